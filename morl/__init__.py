@@ -1,0 +1,50 @@
+"""morl: multi-objective robot control.
+
+Importing ``morl`` registers the seven benchmark problems with gymnasium under ``morl/``
+(``gymnasium.make("morl/MO-Hopper-v2")``). It does not import torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import warnings
+
+import gymnasium
+
+from morl.envs.registration import PROBLEM_IDS, get_problem, register_envs
+from morl.envs.vector import MOVectorEnv, make_vec
+from morl.envs.wrappers import LinearScalarization
+from morl.preferences import PreferenceLike, validate_preference
+
+__version__ = "0.1.0"
+
+register_envs()
+# gymnasium reads MO-Hopper-v3 as a newer version of MO-Hopper-v2 and warns on every make; they
+# are two different problems (2 and 3 objectives) under the papers' names, so silence just that.
+warnings.filterwarnings("ignore", message=r".*morl/MO-Hopper-v2 is out of date", category=DeprecationWarning)
+
+
+def make(problem_id: str, *, preference: PreferenceLike | None = None, **kwargs: Any) -> gymnasium.Env[Any, Any]:
+    """``gymnasium.make`` for a benchmark problem, with a clear error for an unknown id.
+
+    With ``preference`` the env is wrapped in :class:`LinearScalarization` (a float reward ω·r),
+    ready for single-objective libraries such as Stable-Baselines3.
+    """
+    problem = get_problem(problem_id)
+    env = gymnasium.make(problem.id, **kwargs)
+    if preference is not None:
+        env = LinearScalarization(env, preference)
+    return env
+
+
+__all__ = [
+    "PROBLEM_IDS",
+    "LinearScalarization",
+    "MOVectorEnv",
+    "__version__",
+    "get_problem",
+    "make",
+    "make_vec",
+    "validate_preference",
+]

@@ -1,0 +1,99 @@
+"""MO-Humanoid-v2: run fast vs. save energy."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from morl.envs.base import MOMujocoEnv
+from morl.envs.problem import ModelConstants, Problem, sum_of_squares
+from morl.envs.state import State
+
+CONTACT_FORCE_SIZE = 14 * 6  # cfrc_ext of 14 bodies: always zero in the original
+
+
+def observation(s: State) -> np.ndarray:
+    batch = s.batch_size
+    e = s.extras
+    return np.concatenate(
+        [
+            s.qpos[:, 2:],
+            s.qvel,
+            e["cinert"].reshape(batch, -1),
+            e["cvel"].reshape(batch, -1),
+            e["qfrc_actuator"],
+            np.zeros((batch, CONTACT_FORCE_SIZE)),
+        ],
+        axis=1,
+    )
+
+
+def mass_center_x(s: State, c: ModelConstants) -> np.ndarray:
+    """x of the mass-weighted centre of mass (gym's ``mass_center``, from ``xipos``)."""
+    return (s.extras["xipos"][:, :, 0] @ c.body_mass) / np.sum(c.body_mass)
+
+
+def objectives(
+    before: State, after: State, ctrl: np.ndarray, c: ModelConstants
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    vx = (mass_center_x(after, c) - mass_center_x(before, c)) / c.dt
+    energy = sum_of_squares(ctrl)  # the unclipped action, as in the original
+    rewards = np.stack([1.25 * vx + 3.0, 3.0 - 4.0 * energy + 3.0], axis=1)
+    return rewards, {"x_velocity": vx, "ctrl_sq_sum": energy}
+
+
+def terminated(s: State) -> np.ndarray:
+    height = s.qpos[:, 2]
+    return (height < 1.0) | (height > 2.0)
+
+
+PROBLEM = Problem(
+    name="MO-Humanoid-v2",
+    robot="humanoid",
+    frame_skip=5,
+    max_episode_steps=1000,
+    objective_names=("forward_speed", "energy_efficiency"),
+    reward_low=(-np.inf, -np.inf),
+    reward_high=(np.inf, 6.0),
+    observation=observation,
+    objectives=objectives,
+    terminated=terminated,
+    clip_actions=False,
+    extra_fields=("xipos", "cinert", "cvel", "qfrc_actuator"),
+    reset_noise=0.01,
+    paper_budget=120_000_000,
+    paper_gamma=0.99,
+)
+
+
+class MOHumanoidEnv(MOMujocoEnv):
+    """3-D humanoid: run forward vs. save energy (PGMORL's MO-Humanoid-v2).
+
+    ## Observation (376, float64)
+    ``qpos[2:]`` (22), ``qvel`` (23), ``cinert`` (14×10), ``cvel`` (14×6), ``qfrc_actuator``
+    (23), ``cfrc_ext`` (14×6, always zero: the original called only ``mj_step``, which does not
+    fill it; kept for the original dimension 376).
+
+    ## Action (17, float32)
+    Joint torques; the action space is the control range [-0.4, 0.4]. Not clipped in ``step``:
+    MuJoCo clamps the control itself, and the energy term uses the action as given.
+
+    ## Objectives (maximised), per step
+    | # | name | formula |
+    |---|---|---|
+    | 0 | forward_speed | 1.25·vx_com + 3, vx_com of the mass-weighted centre of mass |
+    | 1 | energy_efficiency | 3 - 4·Σa² + 3 (unclipped action) |
+
+    ``info``: ``x_velocity``, ``ctrl_sq_sum``.
+
+    ## Episode
+    Terminates when torso height qpos[2] < 1.0 or > 2.0; truncated after 1000 steps.
+    dt = 0.003 × 5 = 0.015 s (RK4). Reset: qpos0 and zero velocity plus U(-0.01, 0.01) noise on
+    each qpos and qvel entry, drawn from the env's own RNG (``reset(seed=...)``).
+
+    ## Relation to the original
+    Same as PGMORL's ``MO-Humanoid-v2``, on gymnasium's Humanoid model (identical physics).
+    The derived quantities (cinert, cvel, centre of mass) are read after ``mj_step`` as in the
+    original, so they lag qpos by one sub-step exactly as there.
+    """
+
+    problem = PROBLEM

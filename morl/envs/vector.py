@@ -1,0 +1,176 @@
+"""A batched vector env for the benchmark problems: (num_envs, m) rewards, same-step autoreset.
+
+Why not gymnasium's ``SyncVectorEnv``/``AsyncVectorEnv``: their reward buffers are (n,) and
+cannot hold vector rewards, and they step one Python env at a time. Here the physics of all envs
+is stepped in slices across processes over shared memory, and the observation, objectives and
+termination of the whole batch are computed at once in numpy by the problem's one definition.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from morl.envs.base import check_actions, make_spaces
+from morl.envs.registration import get_problem
+from morl.envs.simulator import Simulator
+from morl.envs.workers import SlicedPhysics
+
+
+class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
+    """``num_envs`` copies of one problem, stepped together.
+
+    ``step(actions)`` with actions of shape (num_envs, action_dim) returns
+    ``obs (num_envs, obs_dim) float64, rewards (num_envs, m) float32, terminated (num_envs,),
+    truncated (num_envs,), info``.
+
+    **Autoreset (same step).** When env i terminates or reaches the time limit, it is reset
+    inside the same ``step`` call: ``obs[i]`` is already the first observation of its next
+    episode, ``rewards[i]``/``terminated[i]``/``truncated[i]`` belong to the transition that ended
+    the episode, and ``info["final_obs"][i]`` holds the episode's last observation (needed to
+    bootstrap the value at a truncation). ``info["_final_obs"]`` is the boolean mask of the envs
+    that ended; ``info["episode"]`` holds ``"r"`` (num_envs, m) undiscounted returns and ``"l"``
+    lengths, valid where ``info["_episode"]`` is true. These keys are present only on steps
+    where some episode ended. ``final_obs`` is a dense (num_envs, obs_dim) array (rows of envs
+    that did not end are copies of ``obs``), not gymnasium's object array. ``info`` also holds the
+    objective terms of every env as (num_envs,) arrays.
+
+    **Equivalence.** Env i seeded with ``seed + i`` produces exactly the transitions of
+    ``gymnasium.make(id)`` reset with ``seed + i`` and reset again (without a seed) after each
+    episode, for the same actions.
+
+    **Parallelism.** ``workers`` processes step the physics (the calling one included; default:
+    the number of CPU cores). Worker processes are stopped by ``close()``; they also exit on
+    their own when this process exits.
+    """
+
+    metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.SAME_STEP}
+
+    def __init__(
+        self, problem_id: str, num_envs: int, *, seed: int | None = None, workers: int | None = None
+    ) -> None:
+        self.problem = get_problem(problem_id)
+        if not isinstance(num_envs, (int, np.integer)) or isinstance(num_envs, bool) or num_envs < 1:
+            raise ValueError(f"num_envs={num_envs!r} must be a positive integer")
+        if workers is None:
+            workers = os.cpu_count() or 1
+        if not isinstance(workers, (int, np.integer)) or workers < 1:
+            raise ValueError(f"workers={workers!r} must be a positive integer (processes stepping the physics)")
+        self.num_envs = int(num_envs)
+        probe = Simulator(self.problem)
+        self._constants = self.problem.constants(probe.model)
+        self._model = probe.model
+        self._ctrl_low, self._ctrl_high = probe.model.actuator_ctrlrange.T.copy()
+        obs_space, act_space, reward_space = make_spaces(self.problem, probe)
+        self.single_observation_space = obs_space
+        self.single_action_space = act_space
+        self.single_reward_space = reward_space
+        self.observation_space = batch_space(obs_space, self.num_envs)
+        self.action_space = batch_space(act_space, self.num_envs)
+        self.reward_space = spaces.Box(
+            low=np.tile(reward_space.low, (self.num_envs, 1)),
+            high=np.tile(reward_space.high, (self.num_envs, 1)),
+            dtype=np.float32,
+        )
+        self.reward_dim = self.problem.reward_dim
+        self.objective_names = self.problem.objective_names
+        self.spec = None
+        self.render_mode = None
+        self._physics = SlicedPhysics(self.problem, self.num_envs, int(workers))
+        self._buffers = self._physics.buffers.arrays
+        self._state = self._physics.buffers.state
+        self._initial_seed = seed
+        self._rngs: list[np.random.Generator] = [seeding.np_random(None)[0] for _ in range(self.num_envs)]
+        self._elapsed = np.zeros(self.num_envs, dtype=np.int64)
+        self._returns = np.zeros((self.num_envs, self.reward_dim))
+        self._needs_reset = True
+        self.closed = False
+
+    @property
+    def workers(self) -> int:
+        """Processes stepping the physics, the calling one included."""
+        return self._physics.num_processes
+
+    def _seed(self, seed: int | Sequence[int | None] | None) -> None:
+        if seed is None:
+            return
+        seeds = [seed + i for i in range(self.num_envs)] if isinstance(seed, (int, np.integer)) else list(seed)
+        if len(seeds) != self.num_envs:
+            raise ValueError(f"seed has {len(seeds)} entries; expected an int or one seed per env ({self.num_envs})")
+        for i, s in enumerate(seeds):
+            if s is not None:
+                self._rngs[i] = seeding.np_random(int(s))[0]
+
+    def _reset_rows(self, mask: np.ndarray) -> None:
+        qpos, qvel = self._buffers["reset_qpos"], self._buffers["reset_qvel"]
+        for i in np.flatnonzero(mask):
+            qpos[i], qvel[i] = self.problem.initial_state(self._model, self._rngs[i])
+        self._buffers["reset_mask"][:] = mask
+        self._physics.run("reset")
+        self._elapsed[mask] = 0
+        self._returns[mask] = 0.0
+
+    def reset(
+        self, *, seed: int | Sequence[int | None] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Reset all envs (or those in ``options["reset_mask"]``). ``seed``: an int (env i gets
+        ``seed + i``) or one seed per env; the ``seed`` given to the constructor is used by the
+        first reset when none is passed here."""
+        if seed is None and self._initial_seed is not None:
+            seed, self._initial_seed = self._initial_seed, None
+        self._seed(seed)
+        mask = np.ones(self.num_envs, dtype=bool)
+        if options and "reset_mask" in options:
+            mask = np.asarray(options["reset_mask"], dtype=bool)
+            if mask.shape != (self.num_envs,):
+                raise ValueError(f"options['reset_mask'] has shape {mask.shape}; expected ({self.num_envs},)")
+        self._reset_rows(mask)
+        self._needs_reset = False
+        return self.problem.observation(self._state), {}
+
+    def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        if self._needs_reset:
+            raise RuntimeError("call reset() before step()")
+        actions = check_actions(actions, self.action_space.shape, self.problem)
+        ctrl = self.problem.control(actions, self._ctrl_low, self._ctrl_high)
+        before = self._state.copy()
+        self._buffers["ctrl"][:] = ctrl
+        self._physics.run("step")
+        obs, rewards64, terminated, terms = self.problem.transition(before, self._state, ctrl, self._constants)
+        rewards = rewards64.astype(np.float32)
+        self._elapsed += 1
+        self._returns += rewards
+        truncated = self._elapsed >= self.problem.max_episode_steps
+        done = terminated | truncated
+        info: dict[str, Any] = dict(terms)
+        if done.any():
+            info["final_obs"] = obs.copy()
+            info["_final_obs"] = done.copy()
+            info["episode"] = {"r": self._returns.copy(), "l": self._elapsed.copy()}
+            info["_episode"] = done.copy()
+            self._reset_rows(done)
+            obs[done] = self.problem.observation(self._state)[done]
+        return obs, rewards, terminated, truncated, info
+
+    def close_extras(self, **kwargs: Any) -> None:
+        self._physics.close()
+
+    def __del__(self) -> None:
+        physics = getattr(self, "_physics", None)
+        if physics is not None:
+            physics.close()
+
+
+def make_vec(
+    problem_id: str, num_envs: int, *, seed: int | None = None, workers: int | None = None
+) -> MOVectorEnv:
+    """A :class:`MOVectorEnv` of ``num_envs`` copies of ``problem_id`` (see its docstring for the
+    autoreset semantics). ``seed`` seeds the first reset (env i gets ``seed + i``)."""
+    return MOVectorEnv(problem_id, num_envs, seed=seed, workers=workers)
