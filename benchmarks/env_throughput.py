@@ -150,7 +150,8 @@ def main() -> None:
         f"numpy {np.__version__}, python {platform.python_version()}, {os.cpu_count()} cores, "
         f"workers/threads {args.workers}"
     )
-    header = f"{'problem':24s} {'single':>8s} {'vec16':>8s} {'vec64':>8s} {'raw':>8s} {'vec16/raw':>9s} {'vec64/raw':>9s} {'mo-gym16':>8s}"
+    columns = ("single", "vec16", "vec64", "raw", "vec16/raw", "vec64/raw", "mo-gym16")
+    header = f"{'problem':24s} " + " ".join(f"{c:>9s}" for c in columns)
     print("env-steps/s (all cores together)")
     print(header)
     rows = []
@@ -160,15 +161,35 @@ def main() -> None:
         vec64 = time_vector(problem_id, 64, args.steps, args.workers)
         raw = time_raw(problem_id, 64, args.steps, args.workers)
         mo = time_mo_gymnasium(problem_id, 16, args.steps)
-        row = {"problem": problem_id, "single": single, "vec16": vec16, "vec64": vec64, "raw": raw,
-               "vec16_over_raw": vec16 / raw, "vec64_over_raw": vec64 / raw, "mo_gymnasium_vec16": mo}
+        row = {
+            "problem": problem_id,
+            "single": single,
+            "vec16": vec16,
+            "vec64": vec64,
+            "raw": raw,
+            "vec16_over_raw": vec16 / raw,
+            "vec64_over_raw": vec64 / raw,
+            "mo_gymnasium_vec16": mo,
+        }
         rows.append(row)
-        mo_text = f"{mo:8.0f}" if mo is not None else f"{'n/a':>8s}"
-        print(f"{problem_id:24s} {single:8.0f} {vec16:8.0f} {vec64:8.0f} {raw:8.0f} {vec16 / raw:9.2f} {vec64 / raw:9.2f} {mo_text}",
-              flush=True)
+        values = [
+            f"{single:9.0f}",
+            f"{vec16:9.0f}",
+            f"{vec64:9.0f}",
+            f"{raw:9.0f}",
+            f"{vec16 / raw:9.2f}",
+            f"{vec64 / raw:9.2f}",
+            f"{mo:9.0f}" if mo is not None else f"{'n/a':>9s}",
+        ]
+        print(f"{problem_id:24s} " + " ".join(values), flush=True)
     if args.out:
-        meta = {"morl": morl.__version__, "mujoco": mujoco.__version__, "workers": args.workers,
-                "cores": os.cpu_count(), "steps": args.steps}
+        meta = {
+            "morl": morl.__version__,
+            "mujoco": mujoco.__version__,
+            "workers": args.workers,
+            "cores": os.cpu_count(),
+            "steps": args.steps,
+        }
         with open(args.out, "w") as f:
             json.dump({"meta": meta, "rows": rows}, f, indent=2)
 

@@ -17,9 +17,7 @@ def check_actions(actions: Any, expected_shape: tuple[int, ...], problem: Proble
     """Actions as a float64 array, or a ValueError naming the shape/values and what is expected."""
     array = np.asarray(actions, dtype=np.float64)
     if array.shape != expected_shape:
-        raise ValueError(
-            f"action has shape {array.shape}; {problem.name} expects shape {expected_shape}"
-        )
+        raise ValueError(f"action has shape {array.shape}; {problem.name} expects shape {expected_shape}")
     if not np.all(np.isfinite(array)):
         raise ValueError(f"action contains NaN or infinite entries ({array.tolist()}); expected finite values")
     return array
@@ -51,7 +49,7 @@ class MOMujocoEnv(gym.Env[np.ndarray, np.ndarray]):
     """
 
     problem: ClassVar[Problem]
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["human", "rgb_array", "depth_array"], "render_fps": 20}
+    metadata: dict[str, Any] = {"render_modes": ["human", "rgb_array", "depth_array"], "render_fps": 20}  # noqa: RUF012
 
     def __init__(self, render_mode: str | None = None, width: int = 480, height: int = 480) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -65,6 +63,7 @@ class MOMujocoEnv(gym.Env[np.ndarray, np.ndarray]):
         self._shapes = field_shapes(self._sim.model, self.problem.extra_fields)
         self.observation_space, self.action_space, self.reward_space = make_spaces(self.problem, self._sim)
         self.reward_dim = self.problem.reward_dim
+        self._action_shape = (self._sim.model.nu,)
         self.objective_names = self.problem.objective_names
         self._ctrl_low, self._ctrl_high = self._sim.model.actuator_ctrlrange.T.copy()
         self._state = allocate_state(self._shapes, 1)
@@ -96,8 +95,20 @@ class MOMujocoEnv(gym.Env[np.ndarray, np.ndarray]):
             self.render()
         return self.problem.observation(self._state)[0], {}
 
+    def set_state(self, qpos: Any, qvel: Any) -> None:
+        """Put the simulation in state (qpos, qvel), as gymnasium's MujocoEnv.set_state does; the
+        next step's objectives are measured from this state."""
+        qpos, qvel = np.asarray(qpos, dtype=np.float64), np.asarray(qvel, dtype=np.float64)
+        model = self._sim.model
+        if qpos.shape != (model.nq,) or qvel.shape != (model.nv,):
+            raise ValueError(
+                f"qpos, qvel have shapes {qpos.shape}, {qvel.shape}; expected ({model.nq},), ({model.nv},)"
+            )
+        self._sim.reset_to(qpos, qvel)
+        self._sim.write(self._state, 0)
+
     def step(self, action: Any) -> tuple[np.ndarray, np.ndarray, bool, bool, dict[str, Any]]:
-        actions = check_actions(action, self.action_space.shape, self.problem)[None]
+        actions = check_actions(action, self._action_shape, self.problem)[None]
         ctrl = self.problem.control(actions, self._ctrl_low, self._ctrl_high)
         before = self._state
         after = allocate_state(self._shapes, 1)

@@ -29,7 +29,9 @@ def observation(s: State) -> np.ndarray:
 
 def mass_center_x(s: State, c: ModelConstants) -> np.ndarray:
     """x of the mass-weighted centre of mass (gym's ``mass_center``, from ``xipos``)."""
-    return (s.extras["xipos"][:, :, 0] @ c.body_mass) / np.sum(c.body_mass)
+    # An elementwise product and a row sum, not a matmul: BLAS picks different kernels for
+    # different batch sizes, and the vector env must match the single env bit for bit.
+    return np.sum(s.extras["xipos"][:, :, 0] * c.body_mass, axis=1) / np.sum(c.body_mass)
 
 
 def objectives(

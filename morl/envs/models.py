@@ -106,7 +106,7 @@ _EDITS: dict[str, Callable[[ET.Element], None]] = {
 _TOTAL_MASS = {"half_cheetah": 14.0}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def model_xml(robot: str) -> str:
     """The XML of ``robot`` with the original problem's differences applied."""
     if robot not in _FILES:

@@ -115,4 +115,3 @@ def forward_velocity(before: State, after: State, constants: ModelConstants, ind
 
 def never(state: State) -> np.ndarray:
     return np.zeros(state.batch_size, dtype=bool)
-

@@ -39,7 +39,7 @@ class State:
 def field_shapes(model: mujoco.MjModel, extra_fields: tuple[str, ...]) -> dict[str, tuple[int, ...]]:
     """Shapes (without the batch axis) of qpos, qvel and the extra MjData fields of a model."""
     data = mujoco.MjData(model)
-    shapes = {"qpos": (model.nq,), "qvel": (model.nv,)}
+    shapes: dict[str, tuple[int, ...]] = {"qpos": (model.nq,), "qvel": (model.nv,)}
     for name in extra_fields:
         shapes[name] = tuple(np.asarray(getattr(data, name)).shape)
     return shapes

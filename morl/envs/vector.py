@@ -51,11 +51,11 @@ class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     their own when this process exits.
     """
 
-    metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.SAME_STEP}
+    metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.SAME_STEP}  # noqa: RUF012
+    single_observation_space: spaces.Box
+    single_action_space: spaces.Box
 
-    def __init__(
-        self, problem_id: str, num_envs: int, *, seed: int | None = None, workers: int | None = None
-    ) -> None:
+    def __init__(self, problem_id: str, num_envs: int, *, seed: int | None = None, workers: int | None = None) -> None:
         self.problem = get_problem(problem_id)
         if not isinstance(num_envs, (int, np.integer)) or isinstance(num_envs, bool) or num_envs < 1:
             raise ValueError(f"num_envs={num_envs!r} must be a positive integer")
@@ -138,7 +138,7 @@ class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if self._needs_reset:
             raise RuntimeError("call reset() before step()")
-        actions = check_actions(actions, self.action_space.shape, self.problem)
+        actions = check_actions(actions, (self.num_envs, self._model.nu), self.problem)
         ctrl = self.problem.control(actions, self._ctrl_low, self._ctrl_high)
         before = self._state.copy()
         self._buffers["ctrl"][:] = ctrl
@@ -168,9 +168,7 @@ class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
             physics.close()
 
 
-def make_vec(
-    problem_id: str, num_envs: int, *, seed: int | None = None, workers: int | None = None
-) -> MOVectorEnv:
+def make_vec(problem_id: str, num_envs: int, *, seed: int | None = None, workers: int | None = None) -> MOVectorEnv:
     """A :class:`MOVectorEnv` of ``num_envs`` copies of ``problem_id`` (see its docstring for the
     autoreset semantics). ``seed`` seeds the first reset (env i gets ``seed + i``)."""
     return MOVectorEnv(problem_id, num_envs, seed=seed, workers=workers)

@@ -10,6 +10,7 @@ processes, not threads, give the parallelism.
 
 from __future__ import annotations
 
+import itertools
 import mmap
 import multiprocessing as mp
 import multiprocessing.connection
@@ -80,7 +81,7 @@ class SliceRunner:
         ctrl, state = self.buffers.arrays["ctrl"], self.buffers.state
         qpos, qvel, extras = state.qpos, state.qvel, list(state.extras.items())
         step, model, nstep = mujoco.mj_step, self.sims[0].model, self.sims[0].problem.frame_skip
-        for row, data in zip(self.rows, self.datas):
+        for row, data in zip(self.rows, self.datas, strict=True):
             data.ctrl[:] = ctrl[row]
             step(model, data, nstep)
             qpos[row] = data.qpos
@@ -91,7 +92,7 @@ class SliceRunner:
     def reset(self) -> None:
         a = self.buffers.arrays
         mask, qpos, qvel, state = a["reset_mask"], a["reset_qpos"], a["reset_qvel"], self.buffers.state
-        for row, sim in zip(self.rows, self.sims):
+        for row, sim in zip(self.rows, self.sims, strict=True):
             if mask[row]:
                 sim.reset_to(qpos[row], qvel[row])
                 sim.write(state, row)
@@ -106,7 +107,7 @@ def problem_layout(problem: Problem, num_envs: int) -> Layout:
 def split_rows(num_envs: int, parts: int) -> list[tuple[int, int]]:
     """Contiguous, nearly equal slices of ``range(num_envs)``."""
     bounds = np.linspace(0, num_envs, parts + 1).round().astype(int)
-    return [(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+    return [(int(lo), int(hi)) for lo, hi in itertools.pairwise(bounds) if hi > lo]
 
 
 def _anonymous_memory(size: int) -> tuple[int, mmap.mmap]:
@@ -137,6 +138,7 @@ class SlicedPhysics:
             slices = [(0, num_envs)]  # worker processes need fd passing (POSIX)
         size = layout_bytes(layout)
         self._fd = -1
+        buffer: mmap.mmap | bytearray
         if len(slices) > 1:
             self._fd, buffer = _anonymous_memory(size)
         else:
@@ -148,8 +150,17 @@ class SlicedPhysics:
         for lo, hi in slices[1:]:
             parent, child = socket.socketpair()
             proc = subprocess.Popen(
-                [sys.executable, "-m", "morl.envs._worker", problem.name, str(num_envs), str(lo), str(hi),
-                 str(self._fd), str(child.fileno())],
+                [
+                    sys.executable,
+                    "-m",
+                    "morl.envs._worker",
+                    problem.name,
+                    str(num_envs),
+                    str(lo),
+                    str(hi),
+                    str(self._fd),
+                    str(child.fileno()),
+                ],
                 pass_fds=(self._fd, child.fileno()),
                 stdin=subprocess.DEVNULL,
             )

@@ -29,7 +29,7 @@ class LinearScalarization(gym.Wrapper[np.ndarray, np.ndarray, np.ndarray, np.nda
         gym.Wrapper.__init__(self, env)
         self.preference = weights
 
-    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:  # type: ignore[override]
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         obs, vector_reward, terminated, truncated, info = self.env.step(action)
         info = {**info, "vector_reward": np.array(vector_reward, copy=True), "preference": self.preference.copy()}
-        return obs, float(np.dot(self.preference, vector_reward)), terminated, truncated, info
+        return obs, float(np.dot(self.preference, np.asarray(vector_reward))), terminated, truncated, info

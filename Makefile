@@ -1,0 +1,34 @@
+# The README's two commands: `make demo` (set up .venv from scratch if needed, then run the main
+# job on its built-in default) and `make test`. Everything installs from constraints.txt, which
+# pins the exact versions of the dev environment (mujoco included: its version changes physics;
+# torch pinned to the CPU build).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/morl demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check morl tests benchmarks
+	$(BIN)/ruff format --check morl tests benchmarks
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/env_throughput.py --out benchmarks/results/env_throughput.json | tee benchmarks/results/env_throughput.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

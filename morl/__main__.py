@@ -1,0 +1,7 @@
+"""``python -m morl`` = the ``morl`` command."""
+
+import sys
+
+from morl.cli import main
+
+sys.exit(main())

@@ -1,0 +1,22 @@
+"""Shared helpers of the test suite."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import morl
+
+ALL_IDS = list(morl.PROBLEM_IDS)
+
+
+@pytest.fixture(params=ALL_IDS)
+def problem_id(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def random_actions(space, steps: int, seed: int = 0, batch: int | None = None) -> np.ndarray:  # noqa: ANN001
+    """Uniform random actions inside ``space`` (a Box), reproducible."""
+    rng = np.random.default_rng(seed)
+    shape = (steps, *space.shape) if batch is None else (steps, batch, *space.shape)
+    return rng.uniform(space.low, space.high, size=shape).astype(np.float32)

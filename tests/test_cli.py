@@ -1,0 +1,31 @@
+"""The ``morl`` command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from morl.cli import main
+
+
+def test_envs_lists_the_seven(capsys) -> None:  # noqa: ANN001
+    assert main(["envs"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("morl/MO-") == 7
+    assert "forward_speed, jump_height, energy_efficiency" in out
+
+
+def test_demo_prints_return_vectors(capsys) -> None:  # noqa: ANN001
+    assert main(["demo", "--problems", "MO-Hopper-v2", "--envs", "2", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "morl/MO-Hopper-v2" in out and "forward_speed=" in out and "jump_height=" in out
+
+
+def test_unknown_problem_is_one_line_error_without_traceback() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "morl", "demo", "--problems", "MO-Spider-v1"], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "problem_id='MO-Spider-v1' is unknown" in result.stderr
+    assert "Traceback" not in result.stderr
