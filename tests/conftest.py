@@ -15,7 +15,7 @@ def problem_id(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def random_actions(space, steps: int, seed: int = 0, batch: int | None = None) -> np.ndarray:  # noqa: ANN001
+def random_actions(space, steps: int, seed: int = 0, batch: int | None = None) -> np.ndarray:
     """Uniform random actions inside ``space`` (a Box), reproducible."""
     rng = np.random.default_rng(seed)
     shape = (steps, *space.shape) if batch is None else (steps, batch, *space.shape)

@@ -8,14 +8,14 @@ import sys
 from morl.cli import main
 
 
-def test_envs_lists_the_seven(capsys) -> None:  # noqa: ANN001
+def test_envs_lists_the_seven(capsys) -> None:
     assert main(["envs"]) == 0
     out = capsys.readouterr().out
     assert out.count("morl/MO-") == 7
     assert "forward_speed, jump_height, energy_efficiency" in out
 
 
-def test_demo_prints_return_vectors(capsys) -> None:  # noqa: ANN001
+def test_demo_prints_return_vectors(capsys) -> None:
     assert main(["demo", "--problems", "MO-Hopper-v2", "--envs", "2", "--workers", "1"]) == 0
     out = capsys.readouterr().out
     assert "morl/MO-Hopper-v2" in out and "forward_speed=" in out and "jump_height=" in out

@@ -20,19 +20,18 @@ def _env(problem_id: str) -> gym.Env:
     return env
 
 
-def _start(env: gym.Env, qpos_changes: dict[int, float], qvel: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+def _start(env: gym.Env, qpos_changes: dict[int, float], qvel: float = 0.3) -> None:
     model = env.unwrapped.model
     qpos = model.qpos0.copy()
     for index, value in qpos_changes.items():
         qpos[index] = value
     velocity = np.full(model.nv, qvel)
     env.unwrapped.set_state(qpos, velocity)
-    return qpos, velocity
 
 
 def test_swimmer_formula() -> None:
     env = _env("morl/MO-Swimmer-v2")
-    qpos, _ = _start(env, {0: 0.2})
+    _start(env, {0: 0.2})
     action = np.array([0.5, -2.0], dtype=np.float32)  # the second is clipped to -1
     _, reward, terminated, _, info = env.step(action)
     x_after = env.unwrapped.data.qpos[0]
@@ -134,8 +133,12 @@ def _state(qpos: np.ndarray) -> State:
 @pytest.mark.parametrize(
     ("problem_id", "index", "values", "expected"),
     [
-        ("MO-HalfCheetah-v2", 2, [0.0, np.deg2rad(49.9), -np.deg2rad(49.9), np.deg2rad(50.0), -1.0, np.nan],
-         [False, False, False, True, True, True]),
+        (
+            "MO-HalfCheetah-v2",
+            2,
+            [0.0, np.deg2rad(49.9), -np.deg2rad(49.9), np.deg2rad(50.0), -1.0, np.nan],
+            [False, False, False, True, True, True],
+        ),
         ("MO-Walker2d-v2", 1, [1.25, 0.81, 0.8, 1.99, 2.0], [False, False, True, False, True]),
         ("MO-Walker2d-v2", 2, [0.0, 0.99, 1.0, -0.99, -1.0], [False, False, True, False, True]),
         ("MO-Hopper-v2", 1, [1.25, 0.41, 0.4, 5.0], [False, False, True, False]),
