@@ -22,6 +22,7 @@ Usage: python benchmarks/env_throughput.py [--steps 200] [--workers 2] [--proble
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -75,6 +76,7 @@ def time_vector(problem_id: str, num_envs: int, steps: int, workers: int, repeat
     return best
 
 
+@functools.cache
 def record_transitions(problem_id: str, num_envs: int, steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Physics states before each step, warm starts, and the controls, of ``num_envs`` envs seeded
     like the vector env and given the same actions."""

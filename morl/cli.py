@@ -10,6 +10,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -64,6 +65,39 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    """Print the metrics table of a saved front result (and optionally plot it)."""
+    from morl.evaluation import FrontResult
+
+    result = FrontResult.load(args.result)
+    print(format_metrics(result))
+    if args.plot:
+        from morl.plotting import plot_front
+
+        plot_front(result, args.plot)
+        print(f"front plot written to {args.plot}")
+    return 0
+
+
+def format_metrics(result: Any) -> str:
+    """A small table: the protocol, then one line per indicator."""
+    metrics = result.metrics
+    lines = [f"protocol: {result.protocol.describe()}", f"preferences: {len(result.preferences)}"]
+    rows = [
+        ("hypervolume", f"{metrics.hypervolume:.6g}"),
+        ("sparsity", f"{metrics.sparsity:.6g}"),
+        ("expected utility", "n/a" if metrics.expected_utility is None else f"{metrics.expected_utility:.6g}"),
+        ("non-dominated points", str(metrics.num_non_dominated)),
+        ("evaluation env steps", str(result.env_steps)),
+        ("training env steps", "n/a" if result.training_env_steps is None else str(result.training_env_steps)),
+    ]
+    if metrics.igd_plus is not None:
+        rows.insert(4, ("IGD+", f"{metrics.igd_plus:.6g}"))
+    width = max(len(name) for name, _ in rows)
+    lines += [f"  {name:<{width}}  {value}" for name, value in rows]
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="morl", description="Multi-objective robot control.")
     parser.add_argument("--version", action="version", version=f"morl {morl.__version__}")
@@ -76,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--workers", type=int, default=None, help="processes stepping the physics")
     demo.set_defaults(func=_cmd_demo)
+    evaluate = sub.add_parser("evaluate", help="print the metrics table of a saved front result (JSON)")
+    evaluate.add_argument("result", help="a front result saved with FrontResult.save")
+    evaluate.add_argument("--plot", help="also write the front plot to this PNG file")
+    evaluate.set_defaults(func=_cmd_evaluate)
     return parser
 
 

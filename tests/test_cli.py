@@ -29,3 +29,23 @@ def test_unknown_problem_is_one_line_error_without_traceback() -> None:
     assert result.stderr.strip().count("\n") == 0
     assert "problem_id='MO-Spider-v1' is unknown" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_evaluate_prints_metrics_and_plots(tmp_path, capsys) -> None:
+    from tests.test_plotting_logging import synthetic_result
+
+    result = synthetic_result(2, "morl/MO-Swimmer-v2")
+    path = tmp_path / "front.json"
+    result.save(path)
+    plot = tmp_path / "front.png"
+    assert main(["evaluate", str(path), "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out
+    assert f"hypervolume           {result.metrics.hypervolume:.6g}" in out
+    assert "undiscounted returns" in out and "reference point [0.0, 0.0]" in out
+    assert plot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_evaluate_missing_file_is_a_one_line_error(tmp_path, capsys) -> None:
+    assert main(["evaluate", str(tmp_path / "nope.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not exist" in err

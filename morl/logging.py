@@ -1,0 +1,70 @@
+"""Metrics writers: TensorBoard event files and JSON lines.
+
+TensorBoard events are written with ``torch.utils.tensorboard`` (imported only when a writer is
+made, so ``import morl`` stays torch-free). JSON lines (``metrics.jsonl``, one object per
+``write`` with ``step`` and the values) are for scripts and tables.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from morl.evaluation import FrontResult
+from morl.plotting import front_figure
+
+
+class MetricsWriter:
+    """Writes scalars (and front figures) to ``logdir``: TensorBoard events and ``metrics.jsonl``."""
+
+    def __init__(self, logdir: str | os.PathLike[str], *, tensorboard: bool = True, jsonl: bool = True) -> None:
+        self.logdir = Path(logdir)
+        try:
+            self.logdir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise PermissionError(f"cannot create log directory {str(self.logdir)!r}: {error.strerror}") from None
+        self._tb: Any = None
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._tb = SummaryWriter(log_dir=str(self.logdir))
+        self._jsonl = open(self.logdir / "metrics.jsonl", "a", encoding="utf-8") if jsonl else None
+
+    def write(self, step: int, values: Mapping[str, float | int | None]) -> None:
+        """Scalars at ``step`` (None values are skipped in TensorBoard, kept as null in JSON)."""
+        if self._tb is not None:
+            for name, value in values.items():
+                if value is not None and math.isfinite(float(value)):
+                    self._tb.add_scalar(name, float(value), global_step=step)
+        if self._jsonl is not None:
+            self._jsonl.write(json.dumps({"step": step, **values}) + "\n")
+            self._jsonl.flush()
+
+    def write_front(self, step: int, result: FrontResult, prefix: str = "eval/") -> None:
+        """The front's metrics as scalars, and its figure in TensorBoard."""
+        metrics = result.metrics.as_dict()
+        self.write(step, {f"{prefix}{k}": v for k, v in metrics.items()})
+        if self._tb is not None and result.returns.shape[1] in (2, 3):
+            self._tb.add_figure(f"{prefix}front", front_figure(result), global_step=step, close=False)
+
+    def flush(self) -> None:
+        if self._tb is not None:
+            self._tb.flush()
+
+    def close(self) -> None:
+        if self._tb is not None:
+            self._tb.close()
+            self._tb = None
+        if self._jsonl is not None:
+            self._jsonl.close()
+            self._jsonl = None
+
+    def __enter__(self) -> MetricsWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

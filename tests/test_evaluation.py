@@ -1,0 +1,177 @@
+"""evaluate_front: the batched protocol gives the same returns as plain rollouts."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import morl
+import tests.toy_mo_env  # noqa: F401  (registers test/ToyMO-v0)
+from morl.evaluation import FrontResult, evaluate_front
+from morl.pareto import FrontMetrics
+
+
+class FixedPolicy:
+    """Action depends on the preference only: a = (2ω_0 - 1) * ones; SB3-style tuple output."""
+
+    def __init__(self, preference: np.ndarray, action_dim: int) -> None:
+        self.action = np.full(action_dim, 2.0 * preference[0] - 1.0)
+
+    def predict(self, obs: np.ndarray, deterministic: bool = True) -> tuple[np.ndarray, None]:
+        return np.tile(self.action, (len(obs), 1)), None
+
+
+def manual_return(problem_id: str, preference: np.ndarray, seed: int, discount: float = 1.0) -> np.ndarray:
+    env = gym.make(problem_id)
+    policy = FixedPolicy(preference, env.action_space.shape[0])
+    obs, _ = env.reset(seed=seed)
+    total, factor = np.zeros(env.unwrapped.reward_dim), 1.0
+    while True:
+        action = policy.predict(obs[None])[0][0]
+        obs, reward, terminated, truncated, _ = env.step(action)
+        total += factor * reward
+        factor *= discount
+        if terminated or truncated:
+            return total
+
+
+def test_returns_match_single_env_rollouts() -> None:
+    preferences = np.array([[1.0, 0.0], [0.3, 0.7], [0.0, 1.0]])
+    result = evaluate_front(lambda w: FixedPolicy(w, 6), "MO-HalfCheetah-v2", preferences, seed=3, workers=2)
+    for i, w in enumerate(preferences):
+        np.testing.assert_allclose(result.returns[i], manual_return("morl/MO-HalfCheetah-v2", w, seed=3 + i))
+    assert result.protocol.ref_point == (0.0, 0.0)
+    assert result.protocol.discount == 1.0 and result.protocol.deterministic
+    assert result.protocol.versions["mujoco"] and result.protocol.versions["morl"] == morl.__version__
+    expected = FrontMetrics(ref_point=(0.0, 0.0), weights=morl.evaluation.default_utility_weights(2))
+    assert result.metrics == expected(result.returns)
+    np.testing.assert_array_equal(result.front_indices, expected.front(result.returns))
+
+
+def test_discount_and_steps_counted() -> None:
+    preferences = np.array([[0.5, 0.5], [0.9, 0.1]])
+    result = evaluate_front(lambda w: FixedPolicy(w, 3), "MO-Hopper-v2", preferences, discount=0.9, workers=1)
+    lengths = 0
+    for i, w in enumerate(preferences):
+        np.testing.assert_allclose(result.returns[i], manual_return("morl/MO-Hopper-v2", w, i, discount=0.9))
+        env = gym.make("morl/MO-Hopper-v2")
+        env.reset(seed=i)
+        policy = FixedPolicy(w, 3)
+        while True:
+            lengths += 1
+            _, _, terminated, truncated, _ = env.step(policy.action)
+            if terminated or truncated:
+                break
+    assert result.env_steps == lengths
+
+
+def test_episodes_are_averaged_and_batched_policy_used() -> None:
+    calls = []
+
+    class Batched:
+        def __call__(self, preference: np.ndarray) -> None:  # never used: predict_batch wins
+            raise AssertionError("per-preference path used")
+
+        def predict_batch(self, obs: np.ndarray, preferences: np.ndarray, deterministic: bool) -> np.ndarray:
+            calls.append(len(obs))
+            return np.tile((2 * preferences[:, :1] - 1) * 0.1, (1, 17))
+
+    result = evaluate_front(Batched(), "MO-Humanoid-v2", [[0.2, 0.8], [0.6, 0.4]], episodes=3, seed=1, workers=1)
+    assert set(calls) == {6}
+    assert result.episode_returns.shape == (2, 3, 2)
+    np.testing.assert_allclose(result.returns, result.episode_returns.mean(axis=1))
+    # Humanoid's reset noise: the three episodes of a preference differ
+    assert not np.allclose(result.episode_returns[0, 0], result.episode_returns[0, 1])
+
+
+def test_default_preferences_are_the_paper_set() -> None:
+    result = evaluate_front(lambda w: FixedPolicy(w, 2), "MO-Swimmer-v2", workers=2)
+    assert result.preferences.shape == (200, 2)
+    assert result.env_steps == 200 * 500
+    assert result.metrics.num_non_dominated == len(result.front_indices) >= 1
+
+
+def test_other_problems_need_a_reference_point() -> None:
+    with pytest.raises(ValueError, match="ref_point is required for 'test/ToyMO-v0'"):
+        evaluate_front(lambda w: None, "test/ToyMO-v0", [[0.5, 0.5]])
+
+    class Toy:
+        def __init__(self, w: np.ndarray) -> None:
+            self.w = w
+
+        def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+            return np.full((len(obs), 1), self.w[0])
+
+    result = evaluate_front(Toy, "test/ToyMO-v0", [[1.0, 0.0], [0.25, 0.75]], ref_point=(-1.0, -1.0))
+    np.testing.assert_allclose(result.returns, [[5.0, 0.0], [1.25, 3.75]])
+    assert result.env_steps == 10
+    assert result.protocol.ref_point == (-1.0, -1.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"preferences": [[0.5, 0.5, 0.0]]}, r"preferences must have shape \(P, 2\)"),
+        ({"preferences": [[0.5, -0.5]]}, r"preferences\[0\]=\[0.5, -0.5\] has negative entries"),
+        ({"episodes": 0}, "episodes=0"),
+        ({"discount": 1.5}, "discount=1.5"),
+        ({"ref_point": (0.0,)}, r"ref_point=\[0.0\] has 1 entries"),
+    ],
+)
+def test_bad_arguments(kwargs: dict, message: str) -> None:
+    kwargs.setdefault("preferences", [[0.5, 0.5]])
+    with pytest.raises(ValueError, match=message):
+        evaluate_front(lambda w: FixedPolicy(w, 2), "MO-Swimmer-v2", **kwargs)
+
+
+@pytest.fixture(scope="module")
+def small_result() -> FrontResult:
+    return evaluate_front(lambda w: FixedPolicy(w, 3), "MO-Hopper-v3", morl.preferences.simplex_grid(3, 3), workers=1)
+
+
+def test_json_round_trip(small_result: FrontResult, tmp_path) -> None:
+    path = tmp_path / "front.json"
+    small_result.save(path)
+    loaded = FrontResult.load(path)
+    np.testing.assert_array_equal(loaded.returns, small_result.returns)
+    np.testing.assert_array_equal(loaded.preferences, small_result.preferences)
+    assert loaded.metrics == small_result.metrics
+    assert loaded.protocol == small_result.protocol
+    assert loaded.front_indices == small_result.front_indices
+    assert loaded.env_steps == small_result.env_steps
+
+
+def test_load_errors(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        FrontResult.load(tmp_path / "missing.json")
+    corrupt = tmp_path / "corrupt.json"
+    corrupt.write_text('{"format": "morl.front_res')
+    with pytest.raises(ValueError, match="corrupt JSON"):
+        FrontResult.load(corrupt)
+    foreign = tmp_path / "foreign.json"
+    foreign.write_text(json.dumps({"hello": 1}))
+    with pytest.raises(ValueError, match="is not a morl front result"):
+        FrontResult.load(foreign)
+    truncated = tmp_path / "truncated.json"
+    truncated.write_text(json.dumps({"format": "morl.front_result", "format_version": 1, "returns": []}))
+    with pytest.raises(ValueError, match="is not a valid front result"):
+        FrontResult.load(truncated)
+
+
+def test_failed_save_keeps_the_old_file(small_result: FrontResult, tmp_path, monkeypatch) -> None:
+    path = tmp_path / "front.json"
+    small_result.save(path)
+    before = path.read_bytes()
+
+    def broken_replace(src: str, dst: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        small_result.save(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["front.json"]  # no temporary file left
