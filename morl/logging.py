@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -68,3 +70,30 @@ class MetricsWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class Progress:
+    """A one-line progress display on stderr: env steps, steps/s, the latest hypervolume."""
+
+    def __init__(self, total: int, start_steps: int = 0, *, enabled: bool = True) -> None:
+        self.total, self.enabled = total, enabled
+        self._start_steps, self._start_time = start_steps, time.perf_counter()
+        self._hv: float | None = None
+
+    def update(self, steps: int, label: str, hypervolume: float | None = None) -> None:
+        if hypervolume is not None:
+            self._hv = hypervolume
+        if not self.enabled:
+            return
+        rate = (steps - self._start_steps) / max(time.perf_counter() - self._start_time, 1e-9)
+        hv = f"  HV {self._hv:.4g}" if self._hv is not None else ""
+        width = 24
+        filled = int(width * min(1.0, steps / max(1, self.total)))
+        bar = "#" * filled + "-" * (width - filled)
+        sys.stderr.write(f"\r[{bar}] {steps:,}/{self.total:,} env steps  {rate:,.0f} steps/s  {label}{hv}   ")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()

@@ -1,0 +1,1 @@
+"""MORL agents: the shared PPO core and Hyper-MORL."""

@@ -1,0 +1,117 @@
+"""The per-preference target network (actor-critic), run with generated parameters.
+
+Parameters are one flat vector θ per policy; a batch of K policies is a (K, P) tensor, and the
+forward pass is batched matrix products over that leading axis, so K policies (one per
+preference) run in one call and gradients flow back to whatever produced θ (a hypernetwork or a
+plain parameter vector). No weights are ever copied into a module.
+
+Layout of θ (PGMORL's network): actor obs→64→64→action mean (tanh), log-std (action), critic
+obs→64→64→m values (tanh). Init: orthogonal, gain √2 for hidden layers and the critic head, 1
+for the action-mean head, biases 0, log-std 0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+HIDDEN = 64
+
+
+@dataclass(frozen=True)
+class Segment:
+    name: str
+    shape: tuple[int, ...]
+    offset: int
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+
+class TargetNetworkLayout:
+    """Where each weight lives in the flat parameter vector θ."""
+
+    def __init__(self, obs_dim: int, action_dim: int, num_objectives: int, hidden: int = HIDDEN) -> None:
+        self.obs_dim, self.action_dim, self.num_objectives, self.hidden = obs_dim, action_dim, num_objectives, hidden
+        shapes = [
+            ("actor.0.weight", (hidden, obs_dim)), ("actor.0.bias", (hidden,)),
+            ("actor.1.weight", (hidden, hidden)), ("actor.1.bias", (hidden,)),
+            ("actor.2.weight", (action_dim, hidden)), ("actor.2.bias", (action_dim,)),
+            ("log_std", (action_dim,)),
+            ("critic.0.weight", (hidden, obs_dim)), ("critic.0.bias", (hidden,)),
+            ("critic.1.weight", (hidden, hidden)), ("critic.1.bias", (hidden,)),
+            ("critic.2.weight", (num_objectives, hidden)), ("critic.2.bias", (num_objectives,)),
+        ]  # fmt: skip
+        self.segments: dict[str, Segment] = {}
+        offset = 0
+        for name, shape in shapes:
+            self.segments[name] = Segment(name, shape, offset)
+            offset += math.prod(shape)
+        self.num_params = offset
+
+    def view(self, theta: torch.Tensor, name: str) -> torch.Tensor:
+        """The named weight of a batch of parameter vectors θ (K, P) → (K, *shape)."""
+        seg = self.segments[name]
+        return theta[:, seg.offset : seg.offset + seg.size].reshape(theta.shape[0], *seg.shape)
+
+    def unpack(self, theta: torch.Tensor, prefix: str) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(weight (K, out, in), bias (K, 1, out)) of each layer of ``prefix`` ("actor"/"critic"),
+        ready for batched matmuls; unpack once when θ stays fixed over many forward passes."""
+        return [
+            (
+                self.view(theta, f"{prefix}.{i}.weight").transpose(1, 2),
+                self.view(theta, f"{prefix}.{i}.bias").unsqueeze(1),
+            )
+            for i in range(3)
+        ]
+
+    def initial(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        """A freshly initialised θ (P,)."""
+        theta = torch.zeros(self.num_params)
+        gains = {"actor.0": math.sqrt(2), "actor.1": math.sqrt(2), "actor.2": 1.0,
+                 "critic.0": math.sqrt(2), "critic.1": math.sqrt(2), "critic.2": math.sqrt(2)}  # fmt: skip
+        for layer, gain in gains.items():
+            seg = self.segments[f"{layer}.weight"]
+            weight = torch.empty(seg.shape)
+            _orthogonal(weight, gain, generator)
+            theta[seg.offset : seg.offset + seg.size] = weight.flatten()
+        return theta
+
+    def actor_slice(self) -> slice:
+        """θ[actor_slice] holds the actor and log-std (contiguous): what a standalone policy needs."""
+        return slice(self.segments["actor.0.weight"].offset, self.segments["critic.0.weight"].offset)
+
+
+def _orthogonal(tensor: torch.Tensor, gain: float, generator: torch.Generator | None) -> None:
+    rows, cols = tensor.shape
+    flat = torch.randn(max(rows, cols), min(rows, cols), generator=generator)
+    q, r = torch.linalg.qr(flat)
+    q = q * torch.sign(torch.diagonal(r))
+    if rows < cols:
+        q = q.T
+    tensor.copy_(gain * q[:rows, :cols])
+
+
+def mlp(layers: list[tuple[torch.Tensor, torch.Tensor]], x: torch.Tensor) -> torch.Tensor:
+    """x (K, B, in) through unpacked 3-layer tanh MLPs (see :meth:`TargetNetworkLayout.unpack`)."""
+    last = len(layers) - 1
+    for i, (weight_t, bias) in enumerate(layers):
+        x = torch.baddbmm(bias, x, weight_t)
+        if i < last:
+            x = torch.tanh(x)
+    return x
+
+
+def actor_forward(
+    layout: TargetNetworkLayout, theta: torch.Tensor, obs: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Action means (K, B, action_dim) and log-stds (K, action_dim) of K policies on (K, B, obs)."""
+    return mlp(layout.unpack(theta, "actor"), obs), layout.view(theta, "log_std")
+
+
+def critic_forward(layout: TargetNetworkLayout, theta: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
+    """Values (K, B, m), one per objective, of K critics on (K, B, obs)."""
+    return mlp(layout.unpack(theta, "critic"), obs)

@@ -1,0 +1,237 @@
+"""The PPO core shared by the PPO-based agents: batched over a leading preference axis.
+
+K policies (one per preference, parameters θ (K, P) from any source) collect experience together
+on one vector env of K × E envs, with one batched forward pass per step. Rewards are vectors; the
+critic has one value per objective; GAE runs per objective with bootstrapping at truncation; the
+advantage is scalarised with each policy's preference on de-normalised values. The update sums
+the K policies' losses (÷K), so gradients flow into whatever produced θ (a hypernetwork, or a
+plain parameter vector for a single policy).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+import morl
+from morl.agents.networks import TargetNetworkLayout, actor_forward, critic_forward, mlp
+from morl.agents.normalization import ReturnNormalizer, RunningMeanStd, normalize_observations
+
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+@dataclass(frozen=True)
+class PPOSettings:
+    """The PPO hyper-parameters (PGMORL's and Hyper-MORL's defaults)."""
+
+    steps_per_env: int = 2048
+    envs_per_preference: int = 4
+    epochs: int = 10
+    minibatches: int = 32
+    gamma: float = 0.995
+    gae_lambda: float = 0.95
+    clip: float = 0.2
+    value_coef: float = 0.5
+    entropy_coef: float = 0.0
+    max_grad_norm: float = 0.5
+
+
+def gae(
+    rewards: np.ndarray,
+    values: np.ndarray,
+    next_values: np.ndarray,
+    terminated: np.ndarray,
+    episode_end: np.ndarray,
+    gamma: float,
+    lam: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Generalised advantage estimation per objective, over time axis 0.
+
+    rewards, values, next_values: (T, N, m); terminated, episode_end: (T, N). ``next_values[t]``
+    is the value of the state after step t: of the next observation, or of the final observation
+    when the episode was truncated at t (bootstrapping: truncation is not termination). At a
+    termination the next value is 0; at any episode end the λ-chain stops.
+    Returns (advantages, returns = advantages + values), both (T, N, m).
+    """
+    advantages = np.zeros_like(rewards)
+    running = np.zeros(rewards.shape[1:])
+    not_terminal = (1.0 - terminated.astype(np.float64))[..., None]
+    continues = (1.0 - episode_end.astype(np.float64))[..., None]
+    for t in range(len(rewards) - 1, -1, -1):
+        delta = rewards[t] + gamma * not_terminal[t] * next_values[t] - values[t]
+        running = delta + gamma * lam * continues[t] * running
+        advantages[t] = running
+    return advantages, advantages + values
+
+
+def gaussian_log_prob(actions: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
+    """Log-density of a diagonal Gaussian, summed over the action axis. log_std: (K, A)."""
+    log_std = log_std.unsqueeze(1)
+    z = (actions - mean) * torch.exp(-log_std)
+    return (-0.5 * z.square() - log_std - 0.5 * LOG_2PI).sum(dim=-1)
+
+
+@dataclass
+class Rollout:
+    """Experience of K policies, arrays shaped (K, T·E, ...) for the update."""
+
+    obs: torch.Tensor  # (K, B, obs_dim), normalised
+    actions: torch.Tensor  # (K, B, A)
+    log_probs: torch.Tensor  # (K, B)
+    values: torch.Tensor  # (K, B, m), normalised scale
+    returns: torch.Tensor  # (K, B, m), normalised scale
+    advantages: torch.Tensor  # (K, B), scalarised, jointly normalised
+    episode_returns: list[np.ndarray]  # undiscounted return vectors of episodes that ended
+    env_steps: int
+
+
+class Collector:
+    """Runs K policies on one vector env of K × E envs; owns the shared normalisers."""
+
+    def __init__(self, problem_id: str, num_policies: int, settings: PPOSettings, seed: int,
+                 workers: int | None = None, obs_stats: RunningMeanStd | None = None,
+                 return_stats: RunningMeanStd | None = None) -> None:  # fmt: skip
+        self.settings = settings
+        self.K, self.E = num_policies, settings.envs_per_preference
+        self.env = morl.make_vec(problem_id, self.K * self.E, seed=seed, workers=workers)
+        obs_dim = self.env.single_observation_space.shape[0]
+        self.m = self.env.reward_dim
+        self.obs_stats = obs_stats if obs_stats is not None else RunningMeanStd.zeros((obs_dim,))
+        self.returns = ReturnNormalizer(self.K * self.E, self.m, settings.gamma, stats=return_stats)
+        self._obs = self._observe(self.env.reset()[0])
+
+    def _observe(self, raw: np.ndarray) -> np.ndarray:
+        self.obs_stats.update(raw)
+        return normalize_observations(raw, self.obs_stats)
+
+    def reseed(self, seed: int) -> None:
+        """Restart all episodes with new seeds (used when resuming from a checkpoint)."""
+        self.returns.returns[:] = 0.0
+        self._obs = self._observe(self.env.reset(seed=seed)[0])
+
+    def collect(
+        self, layout: TargetNetworkLayout, theta: torch.Tensor, preferences: np.ndarray, generator: torch.Generator
+    ) -> Rollout:
+        """T steps of every env; ``theta`` (K, P), ``preferences`` (K, m)."""
+        K, E, T, m = self.K, self.E, self.settings.steps_per_env, self.m
+        obs_dim = self._obs.shape[1]
+        obs_buf = np.zeros((T, K * E, obs_dim), dtype=np.float32)
+        act_buf = np.zeros((T, K * E, layout.action_dim), dtype=np.float32)
+        logp_buf = np.zeros((T, K * E), dtype=np.float32)
+        val_buf = np.zeros((T, K * E, m))
+        next_val = np.zeros((T, K * E, m))
+        rew_buf = np.zeros((T, K * E, m))
+        term_buf = np.zeros((T, K * E), dtype=bool)
+        end_buf = np.zeros((T, K * E), dtype=bool)
+        finished: list[np.ndarray] = []
+        theta = theta.detach()
+        with torch.no_grad():
+            actor, critic = layout.unpack(theta, "actor"), layout.unpack(theta, "critic")  # θ is fixed
+            log_std = layout.view(theta, "log_std")
+            std = torch.exp(log_std).unsqueeze(1)  # (K, 1, A)
+            for t in range(T):
+                obs = torch.as_tensor(self._obs, dtype=torch.float32).view(K, E, obs_dim)
+                mean = mlp(actor, obs)
+                actions = mean + std * torch.randn(mean.shape, generator=generator)
+                logp_buf[t] = gaussian_log_prob(actions, mean, log_std).view(-1).numpy()
+                values = mlp(critic, obs).view(K * E, m).double().numpy()
+                val_buf[t] = values
+                if t > 0:
+                    next_val[t - 1] = np.where(end_buf[t - 1, :, None] & ~term_buf[t - 1, :, None],
+                                               next_val[t - 1], values)  # fmt: skip
+                obs_buf[t] = self._obs
+                act_buf[t] = actions.view(K * E, -1).numpy()
+                raw_obs, rewards, terminated, truncated, info = self.env.step(act_buf[t].astype(np.float64))
+                ended = terminated | truncated
+                rew_buf[t] = self.returns(rewards.astype(np.float64), ended)
+                term_buf[t], end_buf[t] = terminated, ended
+                if ended.any():
+                    finished.extend(info["episode"]["r"][ended])
+                    cut = truncated & ~terminated
+                    if cut.any():  # bootstrap from the value of the final observation
+                        final = normalize_observations(info["final_obs"], self.obs_stats)
+                        final_t = torch.as_tensor(final, dtype=torch.float32).view(K, E, obs_dim)
+                        final_values = mlp(critic, final_t).view(K * E, m).double().numpy()
+                        next_val[t][cut] = final_values[cut]
+                self._obs = self._observe(raw_obs)
+            obs = torch.as_tensor(self._obs, dtype=torch.float32).view(K, E, obs_dim)
+            last = mlp(critic, obs).view(K * E, m).double().numpy()
+            next_val[T - 1] = np.where(end_buf[T - 1, :, None] & ~term_buf[T - 1, :, None], next_val[T - 1], last)
+
+        adv_vec, returns = gae(rew_buf, val_buf, next_val, term_buf, end_buf, self.settings.gamma,
+                               self.settings.gae_lambda)  # fmt: skip
+        # Scalarise on de-normalised vectors: A = ω·(R - V) in the objectives' own units.
+        weights = np.repeat(preferences, E, axis=0)  # (K·E, m)
+        scalar = np.einsum("tnm,nm->tn", adv_vec * self.returns.scale, weights)
+        scalar = (scalar - scalar.mean()) / (scalar.std() + 1e-5)  # jointly over all K preferences
+
+        def per_policy(array: np.ndarray) -> torch.Tensor:
+            # (T, K·E, ...) -> (K, T·E, ...)
+            shaped = array.reshape(T, K, E, *array.shape[2:]).swapaxes(0, 1).reshape(K, T * E, *array.shape[2:])
+            return torch.as_tensor(np.ascontiguousarray(shaped), dtype=torch.float32)
+
+        return Rollout(
+            obs=per_policy(obs_buf),
+            actions=per_policy(act_buf),
+            log_probs=per_policy(logp_buf),
+            values=per_policy(val_buf),
+            returns=per_policy(returns),
+            advantages=per_policy(scalar),
+            episode_returns=finished,
+            env_steps=T * K * E,
+        )
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def ppo_update(
+    layout: TargetNetworkLayout,
+    params: Callable[[], torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    rollout: Rollout,
+    settings: PPOSettings,
+    generator: torch.Generator,
+) -> dict[str, float]:
+    """``epochs`` × ``minibatches`` PPO steps. ``params()`` recomputes θ (K, P) with gradients
+    (one hypernetwork forward per mini-batch); each step's loss is the mean over the K policies."""
+    batch = rollout.obs.shape[1]
+    size = max(1, batch // settings.minibatches)
+    trainable = [p for group in optimizer.param_groups for p in group["params"]]
+    totals = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "approx_kl": 0.0, "clip_fraction": 0.0}
+    updates = 0
+    for _ in range(settings.epochs):
+        order = torch.randperm(batch, generator=generator)
+        for start in range(0, batch - size + 1, size):
+            index = order[start : start + size]
+            theta = params()
+            obs = rollout.obs[:, index]
+            mean, log_std = actor_forward(layout, theta, obs)
+            log_prob = gaussian_log_prob(rollout.actions[:, index], mean, log_std)
+            log_ratio = log_prob - rollout.log_probs[:, index]
+            ratio = torch.exp(log_ratio)
+            adv = rollout.advantages[:, index]
+            surrogate = torch.min(ratio * adv, torch.clamp(ratio, 1 - settings.clip, 1 + settings.clip) * adv)
+            policy_loss = -surrogate.mean()
+            values = critic_forward(layout, theta, obs)
+            old_values, target = rollout.values[:, index], rollout.returns[:, index]
+            clipped = old_values + torch.clamp(values - old_values, -settings.clip, settings.clip)
+            value_loss = torch.max((values - target).square(), (clipped - target).square()).mean()
+            entropy = (log_std + 0.5 * (1.0 + LOG_2PI)).sum(dim=-1).mean()
+            loss = policy_loss + settings.value_coef * value_loss - settings.entropy_coef * entropy
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(trainable, settings.max_grad_norm)
+            optimizer.step()
+            with torch.no_grad():
+                totals["policy_loss"] += float(policy_loss)
+                totals["value_loss"] += float(value_loss)
+                totals["entropy"] += float(entropy)
+                totals["approx_kl"] += float(((ratio - 1) - log_ratio).mean())
+                totals["clip_fraction"] += float(((ratio - 1).abs() > settings.clip).float().mean())
+            updates += 1
+    return {k: v / max(1, updates) for k, v in totals.items()}
