@@ -1,4 +1,4 @@
-"""The ``morl`` command line: ``morl envs``, ``morl demo``.
+"""The ``morl`` command line: ``morl envs | demo | train | evaluate | sample``.
 
 User errors (an unknown problem id, a bad argument) print one line on stderr and exit with
 status 2; no traceback.
@@ -65,11 +65,82 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_evaluate(args: argparse.Namespace) -> int:
-    """Print the metrics table of a saved front result (and optionally plot it)."""
+def _config_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    from dataclasses import fields
+
+    from morl.agents.config import HyperMORLConfig
+
+    overrides = {f.name: getattr(args, f.name, None) for f in fields(HyperMORLConfig)}
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if args.steps is not None:
+        overrides["total_steps"] = args.steps
+    return overrides
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    """Train Hyper-MORL; resume when ``--out`` already holds a checkpoint of the same run."""
+    from pathlib import Path
+
+    from morl.agents.config import HyperMORLConfig
+    from morl.agents.hyper_morl import CHECKPOINT, HyperMORL
+
+    problem = get_problem(args.problem)
+    out = Path(args.out)
+    config = HyperMORLConfig.for_problem(problem.id, **_config_overrides(args))
+    _check_writable(out)
+    if (out / CHECKPOINT).exists():
+        agent = HyperMORL.load(out, problem_id=problem.id)
+        if agent.config != config:
+            raise ValueError(
+                f"{str(out)!r} holds a run with another config; resume it with the same options or use a new --out"
+            )
+        print(f"resuming from {out / CHECKPOINT} at {agent.env_steps:,} env steps ({agent.state.phase})")
+    else:
+        agent = HyperMORL(problem.id, config)
+    print(f"Hyper-MORL on {problem.id}: {config.total_steps:,} env steps, seed {config.seed}, output {out}")
+    agent.learn(out_dir=out, progress=not args.quiet)
+    result = agent.evaluate() if not (out / "front.json").exists() else None
+    if result is not None:
+        result.save(out / "front.json")
     from morl.evaluation import FrontResult
 
-    result = FrontResult.load(args.result)
+    print(format_metrics(result or FrontResult.load(out / "front.json")))
+    print(f"checkpoint, front.json, front.png and TensorBoard logs in {out}")
+    return 0
+
+
+def _check_writable(directory: Any) -> None:
+    import os
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise PermissionError(f"--out {str(directory)!r} cannot be created ({error.strerror})") from None
+    if not os.access(directory, os.W_OK):
+        raise PermissionError(f"--out {str(directory)!r} is not writable")
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate a trained agent's front (a run directory) or print a saved front result (JSON)."""
+    from pathlib import Path
+
+    from morl.evaluation import FrontResult
+
+    path = Path(args.path)
+    if path.is_dir():
+        from morl.agents.hyper_morl import HyperMORL
+        from morl.plotting import plot_front
+
+        agent = HyperMORL.load(path)
+        result = agent.evaluate(episodes=args.episodes, seed=args.seed)
+        _check_writable(path)
+        result.save(path / "front.json")
+        plot = Path(args.plot) if args.plot else path / "front.png"
+        plot_front(result, plot)
+        print(format_metrics(result))
+        print(f"front written to {path / 'front.json'}, plot to {plot}")
+        return 0
+    result = FrontResult.load(path)
     print(format_metrics(result))
     if args.plot:
         from morl.plotting import plot_front
@@ -77,6 +148,78 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         plot_front(result, args.plot)
         print(f"front plot written to {args.plot}")
     return 0
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    """Run the policy for one preference in a plain gymnasium loop and print its return vector."""
+    from pathlib import Path
+
+    from morl.policy import PreferencePolicy
+
+    path = Path(args.path)
+    if path.is_dir():
+        from morl.agents.hyper_morl import HyperMORL
+
+        agent = HyperMORL.load(path)
+        if args.preference is None:
+            raise ValueError("--preference is required to sample from a trained agent")
+        policy = agent.policy_for(_parse_preference(args.preference))
+    else:
+        policy = PreferencePolicy.load(path)
+        if args.preference is not None:
+            raise ValueError(f"{str(path)!r} is the policy of one preference; --preference applies to a run directory")
+    if args.save_policy:
+        policy.save(args.save_policy)
+        print(f"policy written to {args.save_policy}")
+    render = "rgb_array" if args.video else None
+    if args.video and not args.video.endswith(".gif"):
+        raise ValueError(f"--video {args.video!r}: only animated GIF (.gif) is supported")
+    env = morl.make(policy.problem_id, render_mode=render, width=320, height=240)
+    names = env.unwrapped.objective_names  # type: ignore[attr-defined]
+    print(f"{policy.problem_id}, preference {np.round(policy.preference, 4).tolist()}")
+    returns, frames = [], []
+    for episode in range(args.episodes):
+        obs, _ = env.reset(seed=args.seed + episode)
+        total = np.zeros(len(names))
+        while True:
+            if args.video and episode == 0:
+                frames.append(env.render())
+            obs, reward, terminated, truncated, _ = env.step(policy.predict(obs, deterministic=True))
+            total += np.asarray(reward, dtype=np.float64)
+            if terminated or truncated:
+                break
+        returns.append(total)
+        print(
+            f"episode {episode}: return [" + ", ".join(f"{n}={v:.2f}" for n, v in zip(names, total, strict=True)) + "]"
+        )
+    if args.episodes > 1:
+        mean = np.mean(returns, axis=0)
+        print("mean return [" + ", ".join(f"{n}={v:.2f}" for n, v in zip(names, mean, strict=True)) + "]")
+    env.close()
+    if args.video:
+        _write_gif(frames, args.video, fps=int(env.metadata.get("render_fps", 30)))
+        print(f"video of episode 0 written to {args.video}")
+    return 0
+
+
+def _parse_preference(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--preference {text!r} must be comma-separated numbers, e.g. 0.3,0.7") from None
+
+
+def _write_gif(frames: list[Any], path: str, fps: int) -> None:
+    import io as _io
+
+    from PIL import Image
+
+    from morl.io import atomic_write_bytes
+
+    images = [Image.fromarray(np.asarray(frame)) for frame in frames[::2]]
+    buffer = _io.BytesIO()
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=int(2000 / fps), loop=0)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def format_metrics(result: Any) -> str:
@@ -110,11 +253,44 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--workers", type=int, default=None, help="processes stepping the physics")
     demo.set_defaults(func=_cmd_demo)
-    evaluate = sub.add_parser("evaluate", help="print the metrics table of a saved front result (JSON)")
-    evaluate.add_argument("result", help="a front result saved with FrontResult.save")
-    evaluate.add_argument("--plot", help="also write the front plot to this PNG file")
+    evaluate = sub.add_parser("evaluate", help="evaluate a trained run's front, or print a saved front result")
+    evaluate.add_argument("path", help="a run directory (checkpoint) or a front result JSON file")
+    evaluate.add_argument("--plot", help="write the front plot to this PNG file")
+    evaluate.add_argument("--episodes", type=int, default=1, help="episodes per preference (run directory)")
+    evaluate.add_argument("--seed", type=int, default=0)
     evaluate.set_defaults(func=_cmd_evaluate)
+    sample = sub.add_parser("sample", help="run the policy for one preference and print its return vector")
+    sample.add_argument("path", help="a run directory, or a policy file saved with --save-policy")
+    sample.add_argument("--preference", help="comma-separated weights, e.g. 0.3,0.7")
+    sample.add_argument("--episodes", type=int, default=1)
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument(
+        "--video", help="write episode 0 as an animated GIF (needs an OpenGL context, e.g. MUJOCO_GL=egl)"
+    )
+    sample.add_argument("--save-policy", help="save the standalone policy (.npz) to this file")
+    sample.set_defaults(func=_cmd_sample)
+    _add_train_parser(sub)
     return parser
+
+
+def _add_train_parser(sub: Any) -> None:
+    from dataclasses import fields
+
+    from morl.agents.config import HyperMORLConfig
+
+    train = sub.add_parser("train", help="train an agent (hyper-morl)")
+    train.add_argument("agent", choices=["hyper-morl"])
+    train.add_argument("--problem", required=True, help="problem id, e.g. MO-HalfCheetah-v2")
+    train.add_argument("--steps", type=int, help="training env steps (default: the paper budget of the problem)")
+    train.add_argument("--out", required=True, help="output directory (checkpoint, front, logs); resumes if it has one")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    group = train.add_argument_group("config (defaults: the authors' settings for the problem)")
+    for f in fields(HyperMORLConfig):
+        if f.name == "total_steps":
+            continue
+        group.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=type(f.default), default=None,
+                           metavar=type(f.default).__name__.upper())  # fmt: skip
+    train.set_defaults(func=_cmd_train)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -122,9 +298,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except (ValueError, FileNotFoundError, PermissionError) as error:
+    except (ValueError, FileNotFoundError, PermissionError, NotADirectoryError) as error:
         print(f"morl {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except RuntimeError as error:  # an environment problem, such as no OpenGL context for --video
+        print(f"morl {args.command}: error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -370,4 +370,4 @@ class HyperMORL:
 def _versions() -> dict[str, str]:
     import mujoco
 
-    return {"morl": morl.__version__, "mujoco": mujoco.__version__, "torch": torch.__version__}
+    return {"morl": str(morl.__version__), "mujoco": str(mujoco.__version__), "torch": str(torch.__version__)}

@@ -49,7 +49,7 @@ class MOMujocoEnv(gym.Env[np.ndarray, np.ndarray]):
     """
 
     problem: ClassVar[Problem]
-    metadata: dict[str, Any] = {"render_modes": ["human", "rgb_array", "depth_array"], "render_fps": 20}  # noqa: RUF012
+    metadata: dict[str, Any] = {"render_modes": ["rgb_array", "depth_array"], "render_fps": 20}  # noqa: RUF012
 
     def __init__(self, render_mode: str | None = None, width: int = 480, height: int = 480) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -91,8 +91,6 @@ class MOMujocoEnv(gym.Env[np.ndarray, np.ndarray]):
         qpos, qvel = self.problem.initial_state(self._sim.model, self.np_random)
         self._sim.reset_to(qpos, qvel)
         self._sim.write(self._state, 0)
-        if self.render_mode == "human":
-            self.render()
         return self.problem.observation(self._state)[0], {}
 
     def set_state(self, qpos: Any, qvel: Any) -> None:
@@ -117,21 +115,31 @@ class MOMujocoEnv(gym.Env[np.ndarray, np.ndarray]):
         self._state = after
         obs, rewards, terminated, terms = self.problem.transition(before, after, ctrl, self._constants)
         info = {name: float(value[0]) for name, value in terms.items()}
-        if self.render_mode == "human":
-            self.render()
         return obs[0], rewards[0].astype(np.float32), bool(terminated[0]), False, info
 
     def render(self) -> Any:
+        """An (height, width, 3) uint8 image (``rgb_array``) or a depth map (``depth_array``) from
+        the model's tracking camera when it has one. Needs an OpenGL context: on a machine without
+        a display set ``MUJOCO_GL=egl`` (or ``osmesa``) before importing mujoco."""
         if self.render_mode is None:
             gym.logger.warn("render() called without a render_mode; pass render_mode= to the constructor")
             return None
-        if self._renderer is None:
-            from gymnasium.envs.mujoco.mujoco_rendering import MujocoRenderer
+        import mujoco
 
-            self._renderer = MujocoRenderer(
-                self._sim.model, self._sim.data, width=self._width, height=self._height, camera_id=-1
-            )
-        return self._renderer.render(self.render_mode)
+        if self._renderer is None:
+            try:
+                self._renderer = mujoco.Renderer(self._sim.model, self._height, self._width)
+            except Exception as error:  # no OpenGL context: mujoco raises several kinds
+                raise RuntimeError(
+                    f"rendering needs an OpenGL context ({type(error).__name__}: {error}); "
+                    "set MUJOCO_GL=egl or MUJOCO_GL=osmesa"
+                ) from None
+            if self.render_mode == "depth_array":
+                self._renderer.enable_depth_rendering()
+        model = self._sim.model
+        camera = "track" if mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, "track") >= 0 else -1
+        self._renderer.update_scene(self._sim.data, camera=camera)
+        return self._renderer.render()
 
     def close(self) -> None:
         if self._renderer is not None:

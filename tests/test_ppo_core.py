@@ -1,0 +1,144 @@
+"""Unit tests of the PPO core: GAE, losses' ingredients, normalisers, networks, hypernetwork."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import morl
+from morl.agents.hypernet import HyperNetwork
+from morl.agents.networks import TargetNetworkLayout, actor_forward, critic_forward
+from morl.agents.normalization import ReturnNormalizer, RunningMeanStd, normalize_observations
+from morl.agents.ppo import gae, gaussian_log_prob
+
+P_PER_PROBLEM = {
+    "MO-Swimmer-v2": 9734,
+    "MO-HalfCheetah-v2": 11150,
+    "MO-Walker2d-v2": 11150,
+    "MO-Ant-v2": 12562,
+    "MO-Hopper-v2": 10184,
+    "MO-Hopper-v3": 10249,
+    "MO-Humanoid-v2": 57828,
+}
+
+
+def test_gae_hand_computation_with_truncation_and_termination() -> None:
+    g, lam = 0.9, 0.5
+    # one env, one objective, 4 steps: episode truncated after step 1, terminated after step 3
+    rewards = np.array([1.0, 2.0, 3.0, 4.0]).reshape(4, 1, 1)
+    values = np.array([0.5, 0.6, 0.7, 0.8]).reshape(4, 1, 1)
+    next_values = np.array([0.6, 10.0, 0.8, 99.0]).reshape(4, 1, 1)  # 10: V(final obs) at truncation
+    terminated = np.array([False, False, False, True]).reshape(4, 1)
+    ended = np.array([False, True, False, True]).reshape(4, 1)
+    adv, ret = gae(rewards, values, next_values, terminated, ended, g, lam)
+    d3 = 4.0 - 0.8  # terminal: no bootstrap
+    d2 = 3.0 + g * 0.8 - 0.7
+    d1 = 2.0 + g * 10.0 - 0.6  # truncation: bootstrap from the final observation's value
+    d0 = 1.0 + g * 0.6 - 0.5
+    expected = [d0 + g * lam * d1, d1, d2 + g * lam * d3, d3]
+    np.testing.assert_allclose(adv[:, 0, 0], expected)
+    np.testing.assert_allclose(ret, adv + values)
+
+
+def test_gae_is_per_objective() -> None:
+    rng = np.random.default_rng(0)
+    rewards, values, nxt = (rng.normal(size=(5, 2, 2)) for _ in range(3))
+    term = np.zeros((5, 2), dtype=bool)
+    both, _ = gae(rewards, values, nxt, term, term, 0.99, 0.95)
+    for j in range(2):
+        single, _ = gae(rewards[..., j : j + 1], values[..., j : j + 1], nxt[..., j : j + 1], term, term, 0.99, 0.95)
+        np.testing.assert_allclose(both[..., j : j + 1], single)
+
+
+def test_gaussian_log_prob_matches_torch_distribution() -> None:
+    mean = torch.randn(2, 5, 3)
+    log_std = torch.randn(2, 3)
+    actions = torch.randn(2, 5, 3)
+    expected = torch.distributions.Normal(mean, log_std.exp().unsqueeze(1)).log_prob(actions).sum(-1)
+    torch.testing.assert_close(gaussian_log_prob(actions, mean, log_std), expected)
+
+
+def test_running_mean_std_matches_numpy() -> None:
+    rng = np.random.default_rng(1)
+    data = rng.normal(3.0, 2.0, size=(1000, 4))
+    stats = RunningMeanStd.zeros((4,))
+    for chunk in np.array_split(data, 7):
+        stats.update(chunk)
+    np.testing.assert_allclose(stats.mean, data.mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(stats.var, data.var(axis=0), rtol=1e-4)
+    assert stats.count == pytest.approx(1000 + 1e-4)
+    normalized = normalize_observations(np.array([[1e6, 3.0, 3.0, 3.0]]), stats)
+    assert normalized[0, 0] == 10.0  # clipped
+
+
+def test_return_normalizer_records_terminal_return_then_resets() -> None:
+    norm = ReturnNormalizer(num_envs=1, num_objectives=2, gamma=0.5)
+    norm(np.array([[2.0, 4.0]]), np.array([False]))
+    norm(np.array([[2.0, 4.0]]), np.array([True]))  # terminal step: return 3, 6 recorded
+    assert norm.stats.count == pytest.approx(2 + 1e-4)
+    np.testing.assert_allclose(norm.stats.mean, [2.5, 5.0], rtol=1e-4)
+    np.testing.assert_array_equal(norm.returns, 0.0)
+    scaled = norm(np.array([[1.0, 1.0]]), np.array([False]))
+    np.testing.assert_allclose(scaled[0], 1.0 / norm.scale)  # divided by the std, not centred
+
+
+@pytest.mark.parametrize("name", list(P_PER_PROBLEM))
+def test_parameter_count_per_problem(name: str) -> None:
+    venv = morl.make_vec(name, 1, workers=1)
+    layout = TargetNetworkLayout(venv.single_observation_space.shape[0], venv.single_action_space.shape[0],
+                                 venv.reward_dim)  # fmt: skip
+    venv.close()
+    assert layout.num_params == P_PER_PROBLEM[name]
+
+
+def test_initialisation() -> None:
+    layout = TargetNetworkLayout(17, 6, 2)
+    theta = layout.initial(torch.Generator().manual_seed(0)).unsqueeze(0)
+    w0 = layout.view(theta, "actor.0.weight")[0]
+    # orthogonal, gain sqrt(2): the 17 columns of the 64 x 17 matrix are orthogonal with norm sqrt(2)
+    torch.testing.assert_close(w0.T @ w0, 2.0 * torch.eye(17), atol=1e-5, rtol=0)
+    head = layout.view(theta, "actor.2.weight")[0]
+    torch.testing.assert_close(head @ head.T, torch.eye(6), atol=1e-5, rtol=0)
+    for name in ("actor.0.bias", "actor.2.bias", "critic.2.bias", "log_std"):
+        assert torch.all(layout.view(theta, name) == 0)
+
+
+def test_batched_forward_equals_unbatched() -> None:
+    layout = TargetNetworkLayout(11, 3, 3)
+    gen = torch.Generator().manual_seed(2)
+    thetas = torch.stack([layout.initial(gen) + 0.01 * torch.randn(layout.num_params, generator=gen) for _ in range(4)])
+    obs = torch.randn(4, 7, 11, generator=gen)
+    mean, log_std = actor_forward(layout, thetas, obs)
+    values = critic_forward(layout, thetas, obs)
+    for k in range(4):
+        m_k, s_k = actor_forward(layout, thetas[k : k + 1], obs[k : k + 1])
+        torch.testing.assert_close(mean[k], m_k[0])
+        torch.testing.assert_close(log_std[k], s_k[0])
+        torch.testing.assert_close(values[k], critic_forward(layout, thetas[k : k + 1], obs[k : k + 1])[0])
+        # and equal to a plain module-free reference computation
+        x = obs[k]
+        for i in range(3):
+            w = layout.view(thetas[k : k + 1], f"actor.{i}.weight")[0]
+            b = layout.view(thetas[k : k + 1], f"actor.{i}.bias")[0]
+            x = x @ w.T + b
+            x = torch.tanh(x) if i < 2 else x
+        torch.testing.assert_close(mean[k], x)
+
+
+def test_hypernetwork_shapes_and_initial_bias() -> None:
+    layout = TargetNetworkLayout(8, 2, 2)
+    net = HyperNetwork(2, layout.num_params, embedding_dim=10)
+    assert net.W.shape == (10, layout.num_params) and torch.all(net.W == 0)
+    b = layout.initial(torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        net.b.copy_(b)
+    prefs = torch.tensor([[1.0, 0.0], [0.3, 0.7], [0.0, 1.0]])
+    theta = net(prefs).detach()
+    assert theta.shape == (3, layout.num_params)
+    for row in theta:
+        torch.testing.assert_close(row, b)  # W = 0: every preference yields the warm-up policy
+    assert sum(p.numel() for p in net.embedding.parameters()) == 2 * 128 + 128 + 128 * 128 + 128 + 128 * 10 + 10
+    assert math.isclose(float(theta.sum()), float(3 * b.sum()), rel_tol=1e-5)
