@@ -132,8 +132,9 @@ class FrontMetrics:
 
     Protocol (the papers'): the front is the non-dominated subset of the given returns, restricted
     to points that dominate ``ref_point`` (at the origin: no negative objective). Hypervolume,
-    sparsity, expected utility and the count are computed on that set; an empty set gives
-    hypervolume 0, sparsity 0, expected utility None.
+    sparsity, IGD+ and the count are computed on that set; an empty set gives hypervolume 0 and
+    sparsity 0. Expected utility is taken over all non-dominated returns (the box of the reference
+    point does not bound a user's utility), None only when there are no returns.
     """
 
     ref_point: tuple[float, ...]
@@ -160,10 +161,12 @@ class FrontMetrics:
     def __call__(self, points: ArrayLike) -> FrontMetricsResult:
         array = _points(points)
         front = array[self.front(array)] if array.size else array
+        undominated = array[non_dominated(array)] if array.size else array
+        eu = expected_utility(undominated, self.weights) if self.weights is not None and len(undominated) else None
         return FrontMetricsResult(
             hypervolume=hypervolume(front, ref_point=self.ref_point) if len(front) else 0.0,
             sparsity=sparsity(front),
-            expected_utility=expected_utility(front, self.weights) if self.weights is not None and len(front) else None,
+            expected_utility=eu,
             num_non_dominated=len(front),
             igd_plus=igd_plus(front, self.reference_front) if self.reference_front is not None and len(front) else None,
         )

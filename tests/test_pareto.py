@@ -105,7 +105,7 @@ def test_front_metrics_configured_once() -> None:
     assert result.num_non_dominated == 2  # (0.5, 0.5) dominated; (-1, 10) outside the box
     assert result.hypervolume == pytest.approx(5.0)
     assert result.sparsity == pytest.approx((4 + 4) / 1)
-    assert result.expected_utility == pytest.approx(3.0)
+    assert result.expected_utility == pytest.approx((3.0 + 10.0) / 2)  # over all non-dominated returns
     np.testing.assert_array_equal(metrics.front([[3, 1], [1, 3], [0.5, 0.5], [-1, 10]]), [0, 1])
     empty = metrics(np.zeros((0, 2)))
     assert (empty.hypervolume, empty.num_non_dominated, empty.expected_utility) == (0.0, 0, None)

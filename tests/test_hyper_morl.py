@@ -1,0 +1,245 @@
+"""Hyper-MORL end to end: determinism, save/load, standalone policies, resume, CLI errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+import morl
+from morl.agents.config import HyperMORLConfig
+from morl.agents.hyper_morl import CHECKPOINT, HyperMORL
+from morl.cli import main
+from morl.policy import PreferencePolicy
+
+TINY = {"steps_per_env": 64, "envs_per_preference": 2, "epochs": 2, "minibatches": 4, "eval_interval": 2,
+        "eval_splits": 4, "workers": 1}  # fmt: skip
+
+
+def tiny_agent(problem: str = "MO-Hopper-v2", **overrides: object) -> HyperMORL:
+    cfg = HyperMORLConfig.for_problem(problem, **{**TINY, "total_steps": 4000, **overrides})
+    return HyperMORL(problem, cfg)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[HyperMORL, Path]:
+    out = tmp_path_factory.mktemp("run")
+    agent = tiny_agent().learn(out_dir=out, progress=False)
+    return agent, out
+
+
+def test_budget_and_phases(trained: tuple[HyperMORL, Path]) -> None:
+    agent, _ = trained
+    state = agent.state
+    per_warmup, per_psl = 64 * 2, 64 * 2 * 6
+    assert state.phase == "done"
+    assert state.warmup_iterations == round(0.15 * 4000 / per_warmup)
+    assert state.env_steps == state.warmup_iterations * per_warmup + state.psl_iterations * per_psl <= 4000
+    assert state.psl_iterations == (4000 - state.warmup_iterations * per_warmup) // per_psl
+    assert len(state.history) >= 1 and "hypervolume" in state.history[-1]
+
+
+def test_psl_starts_from_warmup_policy_with_reset_log_std() -> None:
+    agent = tiny_agent(total_steps=2000)
+    agent._plan(2000)
+    warm = agent.warmup_theta.detach().clone()
+    with torch.no_grad():
+        warm[agent.layout.segments["log_std"].offset] = 0.7  # as if the warm-up had changed it
+        agent.warmup_theta.copy_(warm)
+    agent._start_psl()
+    theta = agent.parameters_for(np.array([[1.0, 0.0], [0.5, 0.5]]))
+    seg = agent.layout.segments["log_std"]
+    expected = warm.clone()
+    expected[seg.offset : seg.offset + seg.size] = 0.0
+    for row in theta:
+        torch.testing.assert_close(row, expected)
+
+
+def test_same_seed_same_front() -> None:
+    a = tiny_agent(total_steps=2000).learn(progress=False)
+    b = tiny_agent(total_steps=2000).learn(progress=False)
+    c = tiny_agent(total_steps=2000, seed=1).learn(progress=False)
+    ra, rb, rc = (x.evaluate() for x in (a, b, c))
+    np.testing.assert_array_equal(ra.returns, rb.returns)
+    assert not np.array_equal(ra.returns, rc.returns)
+
+
+def test_policy_for_runs_in_a_plain_gymnasium_loop(trained: tuple[HyperMORL, Path]) -> None:
+    agent, _ = trained
+    policy = agent.policy_for([0.3, 0.7])
+    env = gym.make("morl/MO-Hopper-v2")
+    obs, _ = env.reset(seed=0)
+    for _ in range(20):
+        action = policy.predict(obs)
+        assert action.shape == (3,) and action.dtype == np.float32
+        obs, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            break
+    # the numpy policy agrees with the batched torch forward pass used in evaluation
+    batch = np.stack([env.observation_space.sample() * 0.1 for _ in range(5)])
+    np.testing.assert_allclose(
+        policy.predict(batch), agent.predict_batch(batch, np.tile([0.3, 0.7], (5, 1))), rtol=1e-4, atol=1e-5
+    )
+    with pytest.raises(ValueError, match=r"preference=\[0.3\] has length 1; expected 2"):
+        agent.policy_for([0.3])
+    with pytest.raises(ValueError, match="obs has shape"):
+        policy.predict(np.zeros(4))
+
+
+def test_save_load_identical_actions(trained: tuple[HyperMORL, Path], tmp_path: Path) -> None:
+    agent, out = trained
+    loaded = HyperMORL.load(out)
+    assert loaded.env_steps == agent.env_steps and loaded.config == agent.config
+    obs = np.random.default_rng(0).normal(size=(8, 11))
+    for w in ([1.0, 0.0], [0.25, 0.75]):
+        np.testing.assert_array_equal(agent.policy_for(w).predict(obs), loaded.policy_for(w).predict(obs))
+    policy = agent.policy_for([0.6, 0.4])
+    policy.save(tmp_path / "p.npz")
+    again = PreferencePolicy.load(tmp_path / "p.npz")
+    np.testing.assert_array_equal(policy.predict(obs), again.predict(obs))
+    assert again.problem_id == "morl/MO-Hopper-v2"
+    np.testing.assert_allclose(again.preference, [0.6, 0.4])
+
+
+def test_checkpoint_is_self_contained_and_safe(trained: tuple[HyperMORL, Path]) -> None:
+    agent, out = trained
+    payload = torch.load(out / CHECKPOINT, weights_only=True)
+    assert payload["problem_id"] == "morl/MO-Hopper-v2"
+    assert json.loads(payload["config"]) == agent.config.to_dict()
+    assert set(payload["versions"]) == {"morl", "mujoco", "torch"}
+    assert json.loads(payload["state"])["env_steps"] == agent.env_steps
+    assert json.loads(payload["obs_stats"])["count"] > 1
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_tensorboard_logs(trained: tuple[HyperMORL, Path]) -> None:
+    _, out = trained
+    events = EventAccumulator(str(out), size_guidance={"scalars": 0, "images": 0})
+    events.Reload()
+    scalars = set(events.Tags()["scalars"])
+    for tag in ("train/policy_loss", "train/value_loss", "train/entropy", "train/learning_rate",
+                "train/steps_per_second", "eval/hypervolume", "eval/sparsity", "eval/expected_utility",
+                "eval/num_non_dominated"):  # fmt: skip
+        assert tag in scalars, tag
+    assert "eval/front" in events.Tags()["images"]
+    assert (out / "front.json").is_file() and (out / "front.png").is_file()
+
+
+def test_load_errors(tmp_path: Path, trained: tuple[HyperMORL, Path]) -> None:
+    _, out = trained
+    with pytest.raises(FileNotFoundError, match="no Hyper-MORL checkpoint"):
+        HyperMORL.load(tmp_path)
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / CHECKPOINT).write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable Hyper-MORL checkpoint"):
+        HyperMORL.load(corrupt)
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    torch.save({"weights": torch.zeros(3)}, foreign / CHECKPOINT)
+    with pytest.raises(ValueError, match="not a Hyper-MORL checkpoint"):
+        HyperMORL.load(foreign)
+    with pytest.raises(ValueError, match="checkpoint for morl/MO-Hopper-v2, not morl/MO-Swimmer-v2"):
+        HyperMORL.load(out, problem_id="MO-Swimmer-v2")
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "morl", *args], capture_output=True, text=True, timeout=600)
+
+
+def _one_line_error(result: subprocess.CompletedProcess[str], text: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert text in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cli_bad_input(trained: tuple[HyperMORL, Path], tmp_path: Path) -> None:
+    _, out = trained
+    before = (out / CHECKPOINT).read_bytes()
+    _one_line_error(_cli("sample", str(out), "--preference", "0.2,0.3,0.5"), "has length 3; expected 2")
+    _one_line_error(_cli("sample", str(out), "--preference", "0.2,-1"), "has negative entries")
+    _one_line_error(_cli("sample", str(out), "--preference", "a,b"), "must be comma-separated numbers")
+    _one_line_error(_cli("sample", str(tmp_path / "missing")), "does not exist")
+    _one_line_error(_cli("evaluate", str(tmp_path)), "no Hyper-MORL checkpoint")
+    _one_line_error(
+        _cli("train", "hyper-morl", "--problem", "MO-Swimmer-v2", "--steps", "4000", "--out", str(out)),
+        "is a checkpoint for morl/MO-Hopper-v2, not morl/MO-Swimmer-v2",
+    )
+    _one_line_error(
+        _cli("train", "hyper-morl", "--problem", "MO-Hopper-v2", "--steps", "9000", "--out", str(out)),
+        "holds a run with another config",
+    )
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    _one_line_error(
+        _cli("train", "hyper-morl", "--problem", "MO-Hopper-v2", "--out", str(blocker / "sub")), "cannot be created"
+    )
+    _one_line_error(_cli("train", "hyper-morl", "--problem", "MO-Spider-v1", "--out", str(tmp_path)), "is unknown")
+    _one_line_error(
+        _cli("train", "hyper-morl", "--problem", "MO-Hopper-v2", "--epochs", "0", "--out", str(tmp_path / "x")),
+        "epochs=0 must be a positive integer",
+    )
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / CHECKPOINT).write_bytes(b"garbage")
+    _one_line_error(_cli("sample", str(corrupt), "--preference", "0.5,0.5"), "not a readable Hyper-MORL checkpoint")
+    _one_line_error(_cli("evaluate", str(corrupt)), "not a readable Hyper-MORL checkpoint")
+    assert (corrupt / CHECKPOINT).read_bytes() == b"garbage"
+    assert (out / CHECKPOINT).read_bytes() == before  # nothing already saved was touched
+
+
+def test_cli_sample_and_evaluate(trained: tuple[HyperMORL, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    _, out = trained
+    assert main(["sample", str(out), "--preference", "0.3,0.7", "--episodes", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "preference [0.3, 0.7]" in text and "mean return [forward_speed=" in text
+
+
+@pytest.mark.slow
+def test_resume_after_kill(tmp_path: Path) -> None:
+    """kill -9 during training, run the same command again: it resumes and ends on the same budget."""
+    out = tmp_path / "run"
+    args = ["train", "hyper-morl", "--problem", "MO-Swimmer-v2", "--steps", "6000", "--out", str(out), "--quiet",
+            "--steps-per-env", "64", "--envs-per-preference", "2", "--epochs", "2", "--minibatches", "4",
+            "--eval-interval", "100", "--eval-splits", "4", "--workers", "1"]  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "morl", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = out / CHECKPOINT
+    deadline = time.time() + 300
+    while not checkpoint.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert checkpoint.exists(), "no checkpoint written"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    interrupted = HyperMORL.load(out)
+    assert interrupted.state.phase != "done"
+    result = _cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert "resuming from" in result.stdout
+    final = HyperMORL.load(out)
+    assert final.state.phase == "done"
+    assert final.env_steps == final.state.warmup_iterations * 128 + final.state.psl_iterations * 128 * 6
+    assert final.state.total_steps == 6000
+    assert (out / "front.json").is_file()
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ValueError, match="unknown config field"):
+        HyperMORLConfig.from_dict({"learnig_rate": 1e-3})
+    with pytest.raises(ValueError, match="warmup_fraction=1.0"):
+        HyperMORLConfig(warmup_fraction=1.0)
+    with pytest.raises(ValueError, match="too small"):
+        tiny_agent(total_steps=100).learn(progress=False)
+    cfg = HyperMORLConfig.for_problem("MO-Hopper-v3")
+    assert (cfg.total_steps, cfg.preference_splits) == (120_000_000, 4)
+    assert HyperMORLConfig.for_problem("MO-Humanoid-v2").envs_per_preference == 8
+    assert morl.get_problem("MO-Swimmer-v2").paper_budget == HyperMORLConfig.for_problem("MO-Swimmer-v2").total_steps
