@@ -65,6 +65,20 @@ def test_psl_starts_from_warmup_policy_with_reset_log_std() -> None:
         torch.testing.assert_close(row, expected)
 
 
+def test_evaluation_sees_the_trained_parameters() -> None:
+    agent = tiny_agent(total_steps=2000)
+    before = agent.evaluate()
+    agent.learn(progress=False)
+    after = agent.evaluate()
+    assert not np.array_equal(before.returns, after.returns)
+    obs = np.random.default_rng(0).normal(size=(4, 11))
+    prefs = np.array([[1.0, 0.0], [0.7, 0.3], [0.3, 0.7], [0.0, 1.0]])
+    np.testing.assert_allclose(
+        agent.predict_batch(obs, prefs), np.stack([agent.policy_for(w).predict(o) for o, w in zip(obs, prefs)]),
+        rtol=1e-4, atol=1e-5,
+    )  # fmt: skip
+
+
 def test_same_seed_same_front() -> None:
     a = tiny_agent(total_steps=2000).learn(progress=False)
     b = tiny_agent(total_steps=2000).learn(progress=False)

@@ -83,12 +83,15 @@ class HyperMORL:
         self.optimizer = self._make_optimizer("warmup")
         self.state = TrainingState()
         self.sampler = PerturbedPreferenceSampler(self.m, self.config.preference_splits)
-        self._theta_cache: tuple[bytes, torch.Tensor] | None = None
+        self._theta_cache: tuple[bytes, torch.Tensor] | None = None  # θ of the last predict_batch
 
     # ----------------------------------------------------------------------------- parameters
     def _make_optimizer(self, phase: str) -> torch.optim.Adam:
         params = [self.warmup_theta] if phase == "warmup" else list(self.hypernet.parameters())
         return torch.optim.Adam(params, lr=self.config.learning_rate, eps=self.config.adam_eps)
+
+    def _parameters_changed(self) -> None:
+        self._theta_cache = None
 
     def parameters_for(self, preferences: np.ndarray) -> torch.Tensor:
         """θ (K, P) of the policies for (K, m) preferences (no gradient)."""
@@ -201,6 +204,7 @@ class HyperMORL:
             self.hypernet.W.zero_()
         self.state.phase, self.state.iteration = "psl", 0
         self.optimizer = self._make_optimizer("psl")
+        self._parameters_changed()
 
     def _pareto_set_learning(self, writer: Any, bar: Any, out: Path | None, workers: int | None) -> None:
         collector = self._collector(self.sampler.num_preferences, workers)
@@ -226,6 +230,7 @@ class HyperMORL:
 
     def _end_iteration(self, rollout: Any, stats: dict[str, float], lr: float, start: float, writer: Any,
                        bar: Any, out: Path | None, evaluate: bool = False) -> None:  # fmt: skip
+        self._parameters_changed()
         self.state.iteration += 1
         self.state.env_steps += rollout.env_steps
         elapsed = time.perf_counter() - start
@@ -280,7 +285,8 @@ class HyperMORL:
 
     def predict_batch(self, obs: np.ndarray, preferences: np.ndarray, deterministic: bool = True) -> np.ndarray:
         """Actions for one observation per row, each from the policy of that row's preference
-        (one batched forward pass; θ is cached while the preferences stay the same)."""
+        (one batched forward pass; θ is cached while the preferences and the parameters stay the
+        same: training clears the cache)."""
         key = np.ascontiguousarray(preferences, dtype=np.float64).tobytes()
         if self._theta_cache is None or self._theta_cache[0] != key:
             self._theta_cache = (key, self.parameters_for(np.asarray(preferences)).contiguous())
