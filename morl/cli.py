@@ -32,7 +32,7 @@ def _cmd_envs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
+def _cmd_random_rollout(args: argparse.Namespace) -> int:
     """Roll out a uniformly random policy on each problem through the vector env and print the
     undiscounted return vector of each finished episode (the mean over ``--envs`` episodes)."""
     problems = [get_problem(p).id for p in (args.problems or PROBLEM_IDS)]
@@ -77,35 +77,93 @@ def _config_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
-    """Train Hyper-MORL; resume when ``--out`` already holds a checkpoint of the same run."""
-    from pathlib import Path
-
-    from morl.agents.config import HyperMORLConfig
+def _train(problem_id: str, config: Any, out: Any, quiet: bool) -> Any:
+    """Train Hyper-MORL into ``out``; resume when it already holds a checkpoint of the same run."""
     from morl.agents.hyper_morl import CHECKPOINT, HyperMORL
 
-    problem = get_problem(args.problem)
-    out = Path(args.out)
-    config = HyperMORLConfig.for_problem(problem.id, **_config_overrides(args))
     _check_writable(out)
     if (out / CHECKPOINT).exists():
-        agent = HyperMORL.load(out, problem_id=problem.id)
+        agent = HyperMORL.load(out, problem_id=problem_id)
         if agent.config != config:
             raise ValueError(
                 f"{str(out)!r} holds a run with another config; resume it with the same options or use a new --out"
             )
         print(f"resuming from {out / CHECKPOINT} at {agent.env_steps:,} env steps ({agent.state.phase})")
     else:
-        agent = HyperMORL(problem.id, config)
-    print(f"Hyper-MORL on {problem.id}: {config.total_steps:,} env steps, seed {config.seed}, output {out}")
-    agent.learn(out_dir=out, progress=not args.quiet)
-    result = agent.evaluate() if not (out / "front.json").exists() else None
-    if result is not None:
-        result.save(out / "front.json")
+        agent = HyperMORL(problem_id, config)
+    print(f"Hyper-MORL on {problem_id}: {config.total_steps:,} env steps, seed {config.seed}, output {out}")
+    agent.learn(out_dir=out, progress=not quiet)
+    return agent
+
+
+def _final_front(agent: Any, out: Any) -> Any:
+    """The front of the finished run (written by its last evaluation, or evaluated now)."""
     from morl.evaluation import FrontResult
 
-    print(format_metrics(result or FrontResult.load(out / "front.json")))
+    path = out / "front.json"
+    if path.exists():
+        return FrontResult.load(path)
+    result = agent.evaluate()
+    result.save(path)
+    return result
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from morl.agents.config import HyperMORLConfig
+
+    problem = get_problem(args.problem)
+    out = Path(args.out)
+    config = HyperMORLConfig.for_problem(problem.id, **_config_overrides(args))
+    agent = _train(problem.id, config, out, args.quiet)
+    print(format_metrics(_final_front(agent, out)))
     print(f"checkpoint, front.json, front.png and TensorBoard logs in {out}")
+    return 0
+
+
+# A quick preset for the demo: fewer samples per update and a higher learning rate than the
+# authors' settings, so that a visible front emerges in a few minutes on two cores.
+DEMO_PRESET: dict[str, Any] = {
+    "total_steps": 300_000, "steps_per_env": 128, "envs_per_preference": 4, "epochs": 5, "minibatches": 4,
+    "learning_rate": 1e-3, "warmup_fraction": 0.1, "eval_interval": 10,
+}  # fmt: skip
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    """The main job: train Hyper-MORL on a default problem, evaluate its front on the paper
+    protocol, save the plots, and sample the policy of one preference."""
+    from pathlib import Path
+
+    from morl.agents.config import HyperMORLConfig
+    from morl.plotting import plot_front, plot_preference_curves
+
+    problem = get_problem(args.problem)
+    out = Path(args.out)
+    overrides = {**DEMO_PRESET, "seed": args.seed}
+    if args.steps:
+        overrides["total_steps"] = args.steps
+    agent = _train(problem.id, HyperMORLConfig.for_problem(problem.id, **overrides), out, args.quiet)
+    result = _final_front(agent, out)
+    print(format_metrics(result))
+    plot_front(result, out / "front.png")
+    if result.returns.shape[1] == 2:
+        plot_preference_curves(result, out / "preference_curves.png")
+    preference = _parse_preference(args.preference) if args.preference else [1.0 / agent.m] * agent.m
+    policy = agent.policy_for(preference)
+    policy.save(out / "policy.npz")
+    env = morl.make(problem.id)
+    obs, _ = env.reset(seed=args.seed)
+    total = np.zeros(agent.m)
+    while True:
+        obs, reward, terminated, truncated, _ = env.step(policy.predict(obs))
+        total += np.asarray(reward, dtype=np.float64)
+        if terminated or truncated:
+            break
+    names = problem.objective_names
+    print(f"sampled preference {np.round(policy.preference, 3).tolist()}: return [" +
+          ", ".join(f"{n}={v:.1f}" for n, v in zip(names, total, strict=True)) + "]")  # fmt: skip
+    print(f"outputs in {out}: checkpoint.pt, front.json, front.png, policy.npz, TensorBoard logs")
     return 0
 
 
@@ -247,12 +305,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     envs = sub.add_parser("envs", help="list the benchmark problems")
     envs.set_defaults(func=_cmd_envs)
-    demo = sub.add_parser("demo", help="roll out a random policy on the problems and print return vectors")
-    demo.add_argument("--problems", nargs="*", help="problem ids (default: all seven)")
-    demo.add_argument("--envs", type=int, default=8, help="episodes per problem, run in parallel")
+    demo = sub.add_parser("demo", help="train Hyper-MORL quickly on a default problem, evaluate, plot, sample")
+    demo.add_argument("--problem", default="MO-HalfCheetah-v2")
+    demo.add_argument("--steps", type=int, help=f"training env steps (default {DEMO_PRESET['total_steps']:,})")
     demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--workers", type=int, default=None, help="processes stepping the physics")
+    demo.add_argument("--out", default="runs/demo", help="output directory (resumes if it holds the same run)")
+    demo.add_argument("--preference", help="the preference to sample (default: equal weights)")
+    demo.add_argument("--quiet", action="store_true")
     demo.set_defaults(func=_cmd_demo)
+    rollout = sub.add_parser("random-rollout", help="roll out a random policy on the problems, print return vectors")
+    rollout.add_argument("--problems", nargs="*", help="problem ids (default: all seven)")
+    rollout.add_argument("--envs", type=int, default=8, help="episodes per problem, run in parallel")
+    rollout.add_argument("--seed", type=int, default=0)
+    rollout.add_argument("--workers", type=int, default=None, help="processes stepping the physics")
+    rollout.set_defaults(func=_cmd_random_rollout)
     evaluate = sub.add_parser("evaluate", help="evaluate a trained run's front, or print a saved front result")
     evaluate.add_argument("path", help="a run directory (checkpoint) or a front result JSON file")
     evaluate.add_argument("--plot", help="write the front plot to this PNG file")

@@ -57,6 +57,10 @@ def front_figure(result: FrontResult, title: str | None = None) -> Figure:
         ax.scatter(
             front[:, 0], front[:, 1], c=colors[on_front], s=22, edgecolors="k", linewidths=0.3, label="non-dominated"
         )
+        from matplotlib import colormaps
+        from matplotlib.cm import ScalarMappable
+
+        figure.colorbar(ScalarMappable(cmap=colormaps["viridis"]), ax=ax, label=f"preference weight of {names[0]}")
     else:
         ax = figure.add_subplot(projection="3d")
         ax.scatter(dominated[:, 0], dominated[:, 1], dominated[:, 2], c=colors[~on_front], alpha=0.15, s=8)

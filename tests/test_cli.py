@@ -15,15 +15,15 @@ def test_envs_lists_the_seven(capsys) -> None:
     assert "forward_speed, jump_height, energy_efficiency" in out
 
 
-def test_demo_prints_return_vectors(capsys) -> None:
-    assert main(["demo", "--problems", "MO-Hopper-v2", "--envs", "2", "--workers", "1"]) == 0
+def test_random_rollout_prints_return_vectors(capsys) -> None:
+    assert main(["random-rollout", "--problems", "MO-Hopper-v2", "--envs", "2", "--workers", "1"]) == 0
     out = capsys.readouterr().out
     assert "morl/MO-Hopper-v2" in out and "forward_speed=" in out and "jump_height=" in out
 
 
 def test_unknown_problem_is_one_line_error_without_traceback() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "morl", "demo", "--problems", "MO-Spider-v1"], capture_output=True, text=True
+        [sys.executable, "-m", "morl", "random-rollout", "--problems", "MO-Spider-v1"], capture_output=True, text=True
     )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0

@@ -1,0 +1,103 @@
+"""Reproduce Hyper-MORL's published hypervolume on one problem with the authors' settings.
+
+Runs ``morl train hyper-morl`` with the problem's default config (the authors' settings and full
+budget), evaluates the final front on the paper protocol (200 / 406 preferences, one
+deterministic undiscounted episode each, reference point at the origin), and compares the
+hypervolume with the authors' table (9 seeds, MuJoCo 2.0; numbers on MuJoCo 3+/4 are expected to
+shift). Prints and writes ``benchmarks/results/reproduce-<problem>-seed<S>.json`` with the
+wall-clock time.
+
+Usage: python benchmarks/reproduce.py MO-Swimmer-v2 [--seed 0] [--steps N] [--out runs/reproduce-...]
+A killed run resumes when started again with the same arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import mujoco
+import torch
+
+import morl
+from morl.agents.config import HyperMORLConfig
+from morl.agents.hyper_morl import HyperMORL
+from morl.evaluation import FrontResult
+
+# The authors' shipped runs (9 seeds each, HV at reference point 0): mean, std, min, max; hours.
+AUTHORS = {
+    "MO-Swimmer-v2": (2.88e4, 4.4e3, 1.78e4, 3.19e4, 1.5),
+    "MO-HalfCheetah-v2": (5.53e6, 1.0e5, 5.34e6, 5.65e6, 4.6),
+    "MO-Walker2d-v2": (5.37e6, 3.5e5, 4.51e6, 5.87e6, 5.0),
+    "MO-Ant-v2": (7.49e6, 1.6e5, 7.21e6, 7.70e6, 8.5),
+    "MO-Hopper-v2": (2.05e7, 5.6e5, 1.96e7, 2.14e7, 7.3),
+    "MO-Hopper-v3": (3.58e10, 2.5e9, 2.97e10, 3.82e10, 14.6),
+    "MO-Humanoid-v2": (4.32e7, 4.2e6, 3.57e7, 4.77e7, 24.7),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("problem", choices=sorted(AUTHORS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, help="override the paper budget (then not a reproduction)")
+    parser.add_argument("--out", help="run directory (default runs/reproduce-<problem>-seed<S>)")
+    args = parser.parse_args()
+
+    overrides = {"seed": args.seed}
+    if args.steps:
+        overrides["total_steps"] = args.steps
+    config = HyperMORLConfig.for_problem(args.problem, **overrides)
+    out = Path(args.out or f"runs/reproduce-{args.problem}-seed{args.seed}")
+    timing = out / "wall_clock.json"
+    previous = json.loads(timing.read_text())["seconds"] if timing.exists() else 0.0
+    if (out / "checkpoint.pt").exists():
+        agent = HyperMORL.load(out, problem_id=args.problem)
+    else:
+        agent = HyperMORL(args.problem, config)
+    start = time.time()
+    try:
+        agent.learn(out_dir=out)
+    finally:
+        out.mkdir(parents=True, exist_ok=True)
+        timing.write_text(json.dumps({"seconds": previous + time.time() - start}))
+    train_seconds = previous + time.time() - start
+    eval_start = time.time()
+    result: FrontResult = agent.evaluate()
+    eval_seconds = time.time() - eval_start
+    mean, std, low, high, hours = AUTHORS[args.problem]
+    hv = result.metrics.hypervolume
+    verdict = "within" if low <= hv <= high else ("above" if hv > high else "below")
+    summary = {
+        "problem": args.problem,
+        "seed": args.seed,
+        "total_steps": config.total_steps,
+        "paper_budget": config.total_steps == morl.get_problem(args.problem).paper_budget,
+        "hypervolume": hv,
+        "sparsity": result.metrics.sparsity,
+        "expected_utility": result.metrics.expected_utility,
+        "num_non_dominated": result.metrics.num_non_dominated,
+        "authors_hv": {"mean": mean, "std": std, "min": low, "max": high},
+        "verdict": f"{verdict} the authors' range",
+        "train_wall_clock_s": train_seconds,
+        "final_eval_wall_clock_s": eval_seconds,
+        "authors_wall_clock_h": hours,
+        "training_env_steps": agent.env_steps,
+        "evaluation_env_steps_during_training": agent.state.eval_env_steps,
+        "protocol": result.protocol.describe(),
+        "machine": f"{os.cpu_count()} cores, python {platform.python_version()}",
+        "versions": {"morl": morl.__version__, "mujoco": mujoco.__version__, "torch": str(torch.__version__)},
+    }
+    print(json.dumps(summary, indent=1))
+    results = Path(__file__).parent / "results"
+    results.mkdir(exist_ok=True)
+    (results / f"reproduce-{args.problem}-seed{args.seed}.json").write_text(json.dumps(summary, indent=1) + "\n")
+    result.save(results / f"reproduce-{args.problem}-seed{args.seed}-front.json")
+
+
+if __name__ == "__main__":
+    main()
