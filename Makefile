@@ -29,6 +29,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/env_throughput.py --out benchmarks/results/env_throughput.json | tee benchmarks/results/env_throughput.txt
+	$(BIN)/python benchmarks/train_throughput.py --out benchmarks/results/train_throughput.json | tee benchmarks/results/train_throughput.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
