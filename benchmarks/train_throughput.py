@@ -18,7 +18,6 @@ and prints the ratios. Usage: python benchmarks/train_throughput.py [--iteration
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import platform
@@ -27,7 +26,6 @@ import time
 from pathlib import Path
 
 import mujoco
-import numpy as np
 import torch
 
 import morl
@@ -55,13 +53,9 @@ def hyper_morl_rates(iterations: int, **overrides: int) -> tuple[float, float]:
         steps, elapsed = 0, 0.0
         for i in range(iterations + 1):  # the first iteration warms up caches and workers
             start = time.perf_counter()
-            prefs = np.full((1, 2), 0.5) if phase == "warmup" else agent.sampler.sample(agent.rng)
+            prefs = agent._stage_preferences()
             rollout = collector.collect(agent.layout, agent.parameters_for(prefs), prefs, agent.generator)
-            if phase == "warmup":
-                params = lambda: agent.warmup_theta.unsqueeze(0)  # noqa: E731
-            else:
-                params = functools.partial(agent.hypernet, torch.as_tensor(prefs, dtype=torch.float32))
-            ppo_update(agent.layout, params, agent.optimizer, rollout, config.ppo, agent.generator)
+            ppo_update(agent.layout, agent._trainable(prefs), agent.optimizer, rollout, config.ppo, agent.generator)
             if i > 0:
                 steps += rollout.env_steps
                 elapsed += time.perf_counter() - start

@@ -76,11 +76,8 @@ class HyperMORLConfig:
 
     @property
     def ppo(self) -> PPOSettings:
-        return PPOSettings(
-            steps_per_env=self.steps_per_env, envs_per_preference=self.envs_per_preference, epochs=self.epochs,
-            minibatches=self.minibatches, gamma=self.gamma, gae_lambda=self.gae_lambda, clip=self.clip,
-            value_coef=self.value_coef, entropy_coef=self.entropy_coef, max_grad_norm=self.max_grad_norm,
-        )  # fmt: skip
+        """The PPO core's settings: the fields of the same names."""
+        return PPOSettings(**{f.name: getattr(self, f.name) for f in fields(PPOSettings)})
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

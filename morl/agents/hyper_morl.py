@@ -20,6 +20,7 @@ import io
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,9 +138,15 @@ class HyperMORL:
         workers = cfg.workers or None
         try:
             if self.state.phase == "warmup":
-                self._warmup(writer, bar, out, workers)
+                self._run_stage(self.state.warmup_iterations, 1, writer, bar, out, workers)
+                self._start_psl()
+                if out is not None:
+                    self.save(out)
             if self.state.phase == "psl":
-                self._pareto_set_learning(writer, bar, out, workers)
+                self._run_stage(self.state.psl_iterations, self.sampler.num_preferences, writer, bar, out, workers)
+                self.state.phase = "done"
+                if out is not None:
+                    self.save(out)
         finally:
             bar.close()
             if writer is not None:
@@ -175,25 +182,6 @@ class HyperMORL:
         # update still has a positive rate (the authors' last update ran at rate 0).
         return self.config.learning_rate * (1.0 - iteration / iterations)
 
-    def _warmup(self, writer: Any, bar: Any, out: Path | None, workers: int | None) -> None:
-        equal = np.full((1, self.m), 1.0 / self.m)
-        collector = self._collector(1, workers)
-        try:
-            while self.state.iteration < self.state.warmup_iterations:
-                start = time.perf_counter()
-                lr = self._learning_rate(self.state.iteration, self.state.warmup_iterations)
-                for group in self.optimizer.param_groups:
-                    group["lr"] = lr
-                rollout = collector.collect(self.layout, self.parameters_for(equal), equal, self.generator)
-                stats = ppo_update(self.layout, lambda: self.warmup_theta.unsqueeze(0), self.optimizer, rollout,
-                                   self.config.ppo, self.generator)  # fmt: skip
-                self._end_iteration(rollout, stats, lr, start, writer, bar, out)
-        finally:
-            collector.close()
-        self._start_psl()
-        if out is not None:
-            self.save(out)
-
     def _start_psl(self) -> None:
         """θ_warm-up with log-std reset to 0 becomes b; W stays 0."""
         with torch.no_grad():
@@ -206,27 +194,37 @@ class HyperMORL:
         self.optimizer = self._make_optimizer("psl")
         self._parameters_changed()
 
-    def _pareto_set_learning(self, writer: Any, bar: Any, out: Path | None, workers: int | None) -> None:
-        collector = self._collector(self.sampler.num_preferences, workers)
+    def _stage_preferences(self) -> np.ndarray:
+        """This iteration's preferences: the equal one in the warm-up, K perturbed ones in PSL."""
+        if self.state.phase == "warmup":
+            return np.full((1, self.m), 1.0 / self.m)
+        return self.sampler.sample(self.rng)
+
+    def _trainable(self, preferences: np.ndarray) -> Callable[[], torch.Tensor]:
+        """θ (K, P) with gradients: the warm-up policy's own vector, or the hypernetwork's output."""
+        if self.state.phase == "warmup":
+            return lambda: self.warmup_theta.unsqueeze(0)
+        return functools.partial(self.hypernet, torch.as_tensor(preferences, dtype=torch.float32))
+
+    def _run_stage(self, iterations: int, num_policies: int, writer: Any, bar: Any, out: Path | None,
+                   workers: int | None) -> None:  # fmt: skip
+        """collect → advantages → update → log, for the remaining iterations of the current stage."""
+        collector = self._collector(num_policies, workers)
         try:
-            while self.state.iteration < self.state.psl_iterations:
+            while self.state.iteration < iterations:
                 start = time.perf_counter()
-                lr = self._learning_rate(self.state.iteration, self.state.psl_iterations)
+                lr = self._learning_rate(self.state.iteration, iterations)
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
-                preferences = self.sampler.sample(self.rng)
-                prefs_t = torch.as_tensor(preferences, dtype=torch.float32)
+                preferences = self._stage_preferences()
                 rollout = collector.collect(self.layout, self.parameters_for(preferences), preferences, self.generator)
-                stats = ppo_update(self.layout, functools.partial(self.hypernet, prefs_t), self.optimizer, rollout,
+                stats = ppo_update(self.layout, self._trainable(preferences), self.optimizer, rollout,
                                    self.config.ppo, self.generator)  # fmt: skip
                 done = self.state.iteration + 1
-                evaluate = done % self.config.eval_interval == 0 or done == self.state.psl_iterations
+                evaluate = self.state.phase == "psl" and (done % self.config.eval_interval == 0 or done == iterations)
                 self._end_iteration(rollout, stats, lr, start, writer, bar, out, evaluate=evaluate)
         finally:
             collector.close()
-        self.state.phase = "done"
-        if out is not None:
-            self.save(out)
 
     def _end_iteration(self, rollout: Any, stats: dict[str, float], lr: float, start: float, writer: Any,
                        bar: Any, out: Path | None, evaluate: bool = False) -> None:  # fmt: skip
