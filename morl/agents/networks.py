@@ -80,10 +80,6 @@ class TargetNetworkLayout:
             theta[seg.offset : seg.offset + seg.size] = weight.flatten()
         return theta
 
-    def actor_slice(self) -> slice:
-        """θ[actor_slice] holds the actor and log-std (contiguous): what a standalone policy needs."""
-        return slice(self.segments["actor.0.weight"].offset, self.segments["critic.0.weight"].offset)
-
 
 def _orthogonal(tensor: torch.Tensor, gain: float, generator: torch.Generator | None) -> None:
     rows, cols = tensor.shape

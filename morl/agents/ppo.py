@@ -108,11 +108,6 @@ class Collector:
         self.obs_stats.update(raw)
         return normalize_observations(raw, self.obs_stats)
 
-    def reseed(self, seed: int) -> None:
-        """Restart all episodes with new seeds (used when resuming from a checkpoint)."""
-        self.returns.returns[:] = 0.0
-        self._obs = self._observe(self.env.reset(seed=seed)[0])
-
     def collect(
         self, layout: TargetNetworkLayout, theta: torch.Tensor, preferences: np.ndarray, generator: torch.Generator
     ) -> Rollout:
