@@ -49,3 +49,17 @@ def test_evaluate_missing_file_is_a_one_line_error(tmp_path, capsys) -> None:
     assert main(["evaluate", str(tmp_path / "nope.json")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "does not exist" in err
+
+
+def test_demo_main_job_on_a_small_budget(tmp_path, capsys) -> None:
+    """The README's main job end to end (train, evaluate on the paper set, plot, sample)."""
+    out = tmp_path / "demo"
+    assert main(["demo", "--steps", "12000", "--out", str(out), "--quiet", "--problem", "MO-Swimmer-v2"]) == 0
+    text = capsys.readouterr().out
+    assert "preferences: 200" in text and "hypervolume" in text
+    assert "sampled preference [0.5, 0.5]: return [forward_speed=" in text
+    for name in ("checkpoint.pt", "front.json", "front.png", "preference_curves.png", "policy.npz"):
+        assert (out / name).is_file(), name
+    # running it again resumes the finished run instead of training anew
+    assert main(["demo", "--steps", "12000", "--out", str(out), "--quiet", "--problem", "MO-Swimmer-v2"]) == 0
+    assert "resuming from" in capsys.readouterr().out
