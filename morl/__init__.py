@@ -40,11 +40,36 @@ def make(problem_id: str, *, preference: PreferenceLike | None = None, **kwargs:
     return env
 
 
+# Heavier parts load on first use, so that ``import morl`` stays light and torch-free.
+_LAZY = {
+    "HyperMORL": "morl.agents.hyper_morl",
+    "HyperMORLConfig": "morl.agents.config",
+    "PreferencePolicy": "morl.policy",
+    "evaluate_front": "morl.evaluation",
+    "FrontResult": "morl.evaluation",
+    "FrontMetrics": "morl.pareto",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'morl' has no attribute {name!r}")
+
+
 __all__ = [
     "PROBLEM_IDS",
+    "FrontMetrics",
+    "FrontResult",
+    "HyperMORL",
+    "HyperMORLConfig",
     "LinearScalarization",
     "MOVectorEnv",
+    "PreferencePolicy",
     "__version__",
+    "evaluate_front",
     "get_problem",
     "make",
     "make_vec",
