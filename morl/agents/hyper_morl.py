@@ -276,8 +276,8 @@ class HyperMORL:
             problem_id=self.problem_id,
             preference=weights,
             weights=arrays,
-            obs_mean=self.obs_stats.mean,
-            obs_var=self.obs_stats.var,
+            obs_mean=self.obs_stats.mean.copy(),  # frozen: later training does not change this policy
+            obs_var=self.obs_stats.var.copy(),
             metadata={"agent": "hyper-morl", "env_steps": self.state.env_steps, "versions": _versions()},
         )
 
