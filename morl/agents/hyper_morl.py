@@ -119,8 +119,6 @@ class HyperMORL:
         from morl.logging import MetricsWriter, Progress
 
         cfg = self.config
-        if cfg.torch_threads:
-            torch.set_num_threads(cfg.torch_threads)
         budget = int(total_steps or cfg.total_steps)
         if self.state.phase == "warmup" and self.state.iteration == 0:
             self._plan(budget)
@@ -136,6 +134,9 @@ class HyperMORL:
         writer = MetricsWriter(out) if out is not None else None
         bar = Progress(self.state.total_steps, self.state.env_steps, enabled=progress)
         workers = cfg.workers or None
+        threads = torch.get_num_threads()
+        if cfg.torch_threads:
+            torch.set_num_threads(cfg.torch_threads)
         try:
             if self.state.phase == "warmup":
                 self._run_stage(self.state.warmup_iterations, 1, writer, bar, out, workers)
@@ -148,6 +149,7 @@ class HyperMORL:
                 if out is not None:
                     self.save(out)
         finally:
+            torch.set_num_threads(threads)
             bar.close()
             if writer is not None:
                 writer.close()

@@ -57,16 +57,27 @@ class TargetNetworkLayout:
         seg = self.segments[name]
         return theta[:, seg.offset : seg.offset + seg.size].reshape(theta.shape[0], *seg.shape)
 
-    def unpack(self, theta: torch.Tensor, prefix: str) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """(weight (K, out, in), bias (K, 1, out)) of each layer of ``prefix`` ("actor"/"critic"),
-        ready for batched matmuls; unpack once when θ stays fixed over many forward passes."""
+    def split(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every named weight of θ (K, P) as (K, *shape), from one ``split``: its backward pass is
+        a single concatenation, where slicing each weight out separately would build one
+        full-size (K, P) gradient per weight (measured: a third of the update's time)."""
+        parts = theta.split([seg.size for seg in self.segments.values()], dim=1)
+        k = theta.shape[0]
+        return {
+            name: part.reshape(k, *seg.shape) for (name, seg), part in zip(self.segments.items(), parts, strict=True)
+        }
+
+    @staticmethod
+    def layers(parts: dict[str, torch.Tensor], prefix: str) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(weight (K, in, out), bias (K, 1, out)) of each layer of ``prefix`` ("actor"/"critic")
+        from :meth:`split`, ready for batched matmuls."""
         return [
-            (
-                self.view(theta, f"{prefix}.{i}.weight").transpose(1, 2),
-                self.view(theta, f"{prefix}.{i}.bias").unsqueeze(1),
-            )
-            for i in range(3)
+            (parts[f"{prefix}.{i}.weight"].transpose(1, 2), parts[f"{prefix}.{i}.bias"].unsqueeze(1)) for i in range(3)
         ]
+
+    def unpack(self, theta: torch.Tensor, prefix: str) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The layers of ``prefix``; unpack once when θ stays fixed over many forward passes."""
+        return self.layers(self.split(theta), prefix)
 
     def initial(self, generator: torch.Generator | None = None) -> torch.Tensor:
         """A freshly initialised θ (P,)."""
@@ -105,7 +116,8 @@ def actor_forward(
     layout: TargetNetworkLayout, theta: torch.Tensor, obs: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Action means (K, B, action_dim) and log-stds (K, action_dim) of K policies on (K, B, obs)."""
-    return mlp(layout.unpack(theta, "actor"), obs), layout.view(theta, "log_std")
+    parts = layout.split(theta)
+    return mlp(layout.layers(parts, "actor"), obs), parts["log_std"]
 
 
 def critic_forward(layout: TargetNetworkLayout, theta: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 import morl
-from morl.agents.networks import TargetNetworkLayout, actor_forward, critic_forward, mlp
+from morl.agents.networks import TargetNetworkLayout, mlp
 from morl.agents.normalization import ReturnNormalizer, RunningMeanStd, normalize_observations
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -203,16 +203,16 @@ def ppo_update(
         order = torch.randperm(batch, generator=generator)
         for start in range(0, batch - size + 1, size):
             index = order[start : start + size]
-            theta = params()
+            parts = layout.split(params())  # one split per mini-batch, shared by actor and critic
             obs = rollout.obs[:, index]
-            mean, log_std = actor_forward(layout, theta, obs)
+            mean, log_std = mlp(layout.layers(parts, "actor"), obs), parts["log_std"]
             log_prob = gaussian_log_prob(rollout.actions[:, index], mean, log_std)
             log_ratio = log_prob - rollout.log_probs[:, index]
             ratio = torch.exp(log_ratio)
             adv = rollout.advantages[:, index]
             surrogate = torch.min(ratio * adv, torch.clamp(ratio, 1 - settings.clip, 1 + settings.clip) * adv)
             policy_loss = -surrogate.mean()
-            values = critic_forward(layout, theta, obs)
+            values = mlp(layout.layers(parts, "critic"), obs)
             old_values, target = rollout.values[:, index], rollout.returns[:, index]
             clipped = old_values + torch.clamp(values - old_values, -settings.clip, settings.clip)
             value_loss = torch.max((values - target).square(), (clipped - target).square()).mean()
