@@ -261,7 +261,8 @@ def test_config_validation() -> None:
 def test_learning_improves_the_front() -> None:
     """Fixed seed, small budget on MO-HalfCheetah-v2 (learns fast): the trained front must dominate
     far more of the objective space than the untrained policy, with several distinct trade-offs.
-    Measured when written: HV 3.9e5 untrained, 3.4e6 trained, 9 non-dominated points."""
+    Measured when written: HV 3.9e5 untrained, 3.2e6 trained, 7 non-dominated points; mean speed
+    1376 vs 694 and energy efficiency 1171 vs 2210 for speed- vs energy-leaning preferences."""
     cfg = HyperMORLConfig.for_problem(
         "MO-HalfCheetah-v2", total_steps=150_000, steps_per_env=128, envs_per_preference=4, epochs=5,
         minibatches=4, learning_rate=1e-3, warmup_fraction=0.1, eval_interval=1000, eval_splits=10, seed=1,
@@ -272,7 +273,9 @@ def test_learning_improves_the_front() -> None:
     trained = agent.evaluate()
     assert trained.metrics.hypervolume > 4.0 * untrained.metrics.hypervolume
     assert trained.metrics.num_non_dominated >= 4
-    # the preference steers the policy: speed rises with its weight, energy efficiency falls
+    # the preference steers the policy: speed-leaning preferences run faster, energy-leaning ones
+    # spend less energy
     speed, energy = trained.returns[:, 0], trained.returns[:, 1]
-    assert speed[np.argmax(trained.preferences[:, 0])] > speed[np.argmin(trained.preferences[:, 0])] + 300
-    assert energy[np.argmin(trained.preferences[:, 0])] > energy[np.argmax(trained.preferences[:, 0])] + 300
+    fast, frugal = trained.preferences[:, 0] > 0.5, trained.preferences[:, 0] < 0.5
+    assert speed[fast].mean() > speed[frugal].mean() + 200
+    assert energy[frugal].mean() > energy[fast].mean() + 200

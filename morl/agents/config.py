@@ -12,9 +12,11 @@ from morl.envs.registration import get_problem
 
 
 @dataclass(frozen=True)
-class HyperMORLConfig:
-    """Hyper-MORL's settings (Shu et al., IJCAI 2024). Use :meth:`for_problem` for a problem's
-    defaults (its budget, K, envs per preference)."""
+class HyperMORLConfig(PPOSettings):
+    """Hyper-MORL's settings (Shu et al., IJCAI 2024): the PPO settings it inherits (steps per
+    env, envs per preference, epochs, mini-batches, γ, λ, clip, value and entropy coefficients,
+    gradient-norm clip) plus its own. Use :meth:`for_problem` for a problem's defaults (its
+    budget, K, envs per preference)."""
 
     total_steps: int = 12_000_000  # environment steps of training, both stages
     warmup_fraction: float = 0.15  # α: share of the budget for the warm-up stage
@@ -22,16 +24,6 @@ class HyperMORLConfig:
     preference_splits: int = 5  # grid splits of the PSL sampler: K = 6 for m=2 (5), 15 for m=3 (4)
     learning_rate: float = 5e-5  # both stages, linear decay to 0 over each stage
     adam_eps: float = 1e-5
-    steps_per_env: int = 2048
-    envs_per_preference: int = 4
-    epochs: int = 10
-    minibatches: int = 32
-    gamma: float = 0.995
-    gae_lambda: float = 0.95
-    clip: float = 0.2
-    value_coef: float = 0.5
-    entropy_coef: float = 0.0
-    max_grad_norm: float = 0.5
     eval_interval: int = 10  # PSL iterations between evaluations (and one at the end)
     eval_splits: int = 0  # 0: the papers' evaluation set (200 for m=2, 406 for m=3)
     seed: int = 0

@@ -111,34 +111,30 @@ class Collector:
     def collect(
         self, layout: TargetNetworkLayout, theta: torch.Tensor, preferences: np.ndarray, generator: torch.Generator
     ) -> Rollout:
-        """T steps of every env; ``theta`` (K, P), ``preferences`` (K, m)."""
+        """T steps of every env; ``theta`` (K, P), ``preferences`` (K, m).
+
+        Only the actor runs per step. θ is fixed during collection, so the values and the log-
+        probabilities of all T·E samples of each policy are computed afterwards in one batched
+        pass (the values of final observations at truncations when they occur).
+        """
         K, E, T, m = self.K, self.E, self.settings.steps_per_env, self.m
         obs_dim = self._obs.shape[1]
         obs_buf = np.zeros((T, K * E, obs_dim), dtype=np.float32)
         act_buf = np.zeros((T, K * E, layout.action_dim), dtype=np.float32)
-        logp_buf = np.zeros((T, K * E), dtype=np.float32)
-        val_buf = np.zeros((T, K * E, m))
-        next_val = np.zeros((T, K * E, m))
         rew_buf = np.zeros((T, K * E, m))
         term_buf = np.zeros((T, K * E), dtype=bool)
         end_buf = np.zeros((T, K * E), dtype=bool)
+        bootstraps: list[tuple[int, np.ndarray, np.ndarray]] = []  # (t, truncated rows, their values)
         finished: list[np.ndarray] = []
         theta = theta.detach()
         with torch.no_grad():
-            actor, critic = layout.unpack(theta, "actor"), layout.unpack(theta, "critic")  # θ is fixed
+            actor, critic = layout.unpack(theta, "actor"), layout.unpack(theta, "critic")
             log_std = layout.view(theta, "log_std")
             std = torch.exp(log_std).unsqueeze(1)  # (K, 1, A)
             for t in range(T):
-                obs = torch.as_tensor(self._obs, dtype=torch.float32).view(K, E, obs_dim)
-                mean = mlp(actor, obs)
-                actions = mean + std * torch.randn(mean.shape, generator=generator)
-                logp_buf[t] = gaussian_log_prob(actions, mean, log_std).view(-1).numpy()
-                values = mlp(critic, obs).view(K * E, m).double().numpy()
-                val_buf[t] = values
-                if t > 0:
-                    next_val[t - 1] = np.where(end_buf[t - 1, :, None] & ~term_buf[t - 1, :, None],
-                                               next_val[t - 1], values)  # fmt: skip
                 obs_buf[t] = self._obs
+                mean = mlp(actor, torch.from_numpy(obs_buf[t]).view(K, E, obs_dim))
+                actions = mean + std * torch.randn(mean.shape, generator=generator)
                 act_buf[t] = actions.view(K * E, -1).numpy()
                 raw_obs, rewards, terminated, truncated, info = self.env.step(act_buf[t].astype(np.float64))
                 ended = terminated | truncated
@@ -147,33 +143,44 @@ class Collector:
                 if ended.any():
                     finished.extend(info["episode"]["r"][ended])
                     cut = truncated & ~terminated
-                    if cut.any():  # bootstrap from the value of the final observation
+                    if cut.any():  # truncation is not termination: bootstrap from the final observation
                         final = normalize_observations(info["final_obs"], self.obs_stats)
                         final_t = torch.as_tensor(final, dtype=torch.float32).view(K, E, obs_dim)
-                        final_values = mlp(critic, final_t).view(K * E, m).double().numpy()
-                        next_val[t][cut] = final_values[cut]
+                        bootstraps.append((t, cut, mlp(critic, final_t).view(K * E, m).double().numpy()[cut]))
                 self._obs = self._observe(raw_obs)
-            obs = torch.as_tensor(self._obs, dtype=torch.float32).view(K, E, obs_dim)
-            last = mlp(critic, obs).view(K * E, m).double().numpy()
-            next_val[T - 1] = np.where(end_buf[T - 1, :, None] & ~term_buf[T - 1, :, None], next_val[T - 1], last)
+            last = torch.as_tensor(self._obs, dtype=torch.float32).view(K, E, obs_dim)
+            last_values = mlp(critic, last).view(K * E, m).double().numpy()
 
-        adv_vec, returns = gae(rew_buf, val_buf, next_val, term_buf, end_buf, self.settings.gamma,
+            def per_policy(array: np.ndarray) -> torch.Tensor:
+                # (T, K·E, ...) -> (K, T·E, ...)
+                shaped = array.reshape(T, K, E, *array.shape[2:]).swapaxes(0, 1).reshape(K, T * E, *array.shape[2:])
+                return torch.as_tensor(np.ascontiguousarray(shaped), dtype=torch.float32)
+
+            def per_step(tensor: torch.Tensor) -> np.ndarray:
+                # (K, T·E, ...) -> (T, K·E, ...), the inverse of per_policy
+                array = tensor.double().numpy()
+                tail = array.shape[2:]
+                return array.reshape(K, T, E, *tail).swapaxes(0, 1).reshape(T, K * E, *tail)
+
+            obs_all, act_all = per_policy(obs_buf), per_policy(act_buf)
+            values_all = mlp(critic, obs_all)  # (K, T·E, m)
+            log_probs = gaussian_log_prob(act_all, mlp(actor, obs_all), log_std)
+
+        values = per_step(values_all)
+        next_values = np.concatenate([values[1:], last_values[None]], axis=0)
+        for t, cut, final_values in bootstraps:
+            next_values[t][cut] = final_values
+        adv_vec, returns = gae(rew_buf, values, next_values, term_buf, end_buf, self.settings.gamma,
                                self.settings.gae_lambda)  # fmt: skip
         # Scalarise on de-normalised vectors: A = ω·(R - V) in the objectives' own units.
         weights = np.repeat(preferences, E, axis=0)  # (K·E, m)
         scalar = np.einsum("tnm,nm->tn", adv_vec * self.returns.scale, weights)
         scalar = (scalar - scalar.mean()) / (scalar.std() + 1e-5)  # jointly over all K preferences
-
-        def per_policy(array: np.ndarray) -> torch.Tensor:
-            # (T, K·E, ...) -> (K, T·E, ...)
-            shaped = array.reshape(T, K, E, *array.shape[2:]).swapaxes(0, 1).reshape(K, T * E, *array.shape[2:])
-            return torch.as_tensor(np.ascontiguousarray(shaped), dtype=torch.float32)
-
         return Rollout(
-            obs=per_policy(obs_buf),
-            actions=per_policy(act_buf),
-            log_probs=per_policy(logp_buf),
-            values=per_policy(val_buf),
+            obs=obs_all,
+            actions=act_all,
+            log_probs=log_probs,
+            values=values_all.float(),
             returns=per_policy(returns),
             advantages=per_policy(scalar),
             episode_returns=finished,
