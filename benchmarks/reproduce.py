@@ -14,6 +14,7 @@ A killed run resumes when started again with the same arguments.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -46,9 +47,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, help="override the paper budget (then not a reproduction)")
     parser.add_argument("--out", help="run directory (default runs/reproduce-<problem>-seed<S>)")
+    parser.add_argument(
+        "--eval-interval", type=int, help="PSL iterations between evaluations (default 10); does not change training"
+    )
     args = parser.parse_args()
 
-    overrides = {"seed": args.seed}
+    overrides: dict[str, int] = {"seed": args.seed}
+    if args.eval_interval:
+        overrides["eval_interval"] = args.eval_interval
     if args.steps:
         overrides["total_steps"] = args.steps
     config = HyperMORLConfig.for_problem(args.problem, **overrides)
@@ -57,6 +63,8 @@ def main() -> None:
     previous = json.loads(timing.read_text())["seconds"] if timing.exists() else 0.0
     if (out / "checkpoint.pt").exists():
         agent = HyperMORL.load(out, problem_id=args.problem)
+        if args.eval_interval:  # evaluations use their own envs and no training RNG: safe to change
+            agent.config = dataclasses.replace(agent.config, eval_interval=args.eval_interval)
     else:
         agent = HyperMORL(args.problem, config)
     start = time.time()
