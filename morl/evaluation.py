@@ -270,7 +270,10 @@ def evaluate_front(
             factor *= discount
             active &= ~ended
     finally:
-        venv.close() if benchmark else batch.close()
+        if benchmark:
+            venv.close()
+        else:
+            batch.close()
 
     episode_returns = returns.reshape(len(prefs), episodes, m)
     mean_returns = episode_returns.mean(axis=1)
