@@ -6,6 +6,7 @@ Importing ``morl`` registers the seven benchmark problems with gymnasium under `
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import Any
 
@@ -16,7 +17,7 @@ from morl.envs.vector import MOVectorEnv, make_vec
 from morl.envs.wrappers import LinearScalarization
 from morl.preferences import PreferenceLike, validate_preference
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 register_envs()
 # gymnasium reads MO-Hopper-v3 as a newer version of MO-Hopper-v2 and warns on every make; they
@@ -40,10 +41,23 @@ def make(problem_id: str, *, preference: PreferenceLike | None = None, **kwargs:
     return env
 
 
+def load(directory: str | os.PathLike[str]) -> Any:
+    """The agent saved in run directory ``directory``, whichever agent wrote it (its checkpoint's
+    header says): ``morl.load("runs/cheetah").policy_for([0.3, 0.7])``."""
+    from morl.agents import load as _load
+
+    return _load(directory)
+
+
 # Heavier parts load on first use, so that ``import morl`` stays light and torch-free.
 _LAZY = {
     "HyperMORL": "morl.agents.hyper_morl",
     "HyperMORLConfig": "morl.agents.config",
+    "ConditionedPPO": "morl.agents.conditioned_ppo",
+    "ConditionedPPOConfig": "morl.agents.conditioned_ppo",
+    "SB3MultiPolicy": "morl.agents.sb3",
+    "SB3MultiPolicyConfig": "morl.agents.sb3",
+    "AGENTS": "morl.agents",
     "PreferencePolicy": "morl.policy",
     "evaluate_front": "morl.evaluation",
     "FrontResult": "morl.evaluation",
@@ -60,7 +74,10 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AGENTS",
     "PROBLEM_IDS",
+    "ConditionedPPO",
+    "ConditionedPPOConfig",
     "FrontMetrics",
     "FrontResult",
     "HyperMORL",
@@ -68,9 +85,12 @@ __all__ = [
     "LinearScalarization",
     "MOVectorEnv",
     "PreferencePolicy",
+    "SB3MultiPolicy",
+    "SB3MultiPolicyConfig",
     "__version__",
     "evaluate_front",
     "get_problem",
+    "load",
     "make",
     "make_vec",
     "validate_preference",

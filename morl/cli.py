@@ -1,4 +1,6 @@
-"""The ``morl`` command line: ``morl envs | demo | train | evaluate | sample``.
+"""The ``morl`` command line: ``morl envs | agents | demo | train AGENT | evaluate | sample``.
+
+It parses and calls the library: resuming, validation and training live there.
 
 User errors (an unknown problem id, a bad argument) print one line on stderr and exit with
 status 2; no traceback.
@@ -65,34 +67,20 @@ def _cmd_random_rollout(args: argparse.Namespace) -> int:
     return 0
 
 
-def _config_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    from dataclasses import fields
+def _train(agent_name: str, problem_id: str, overrides: dict[str, Any], out: Any, quiet: bool) -> Any:
+    """Train ``agent_name`` into ``out``; the library resumes a run of the same config there."""
+    from morl.agents import get_agent
 
-    from morl.agents.config import HyperMORLConfig
-
-    overrides = {f.name: getattr(args, f.name, None) for f in fields(HyperMORLConfig)}
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    if args.steps is not None:
-        overrides["total_steps"] = args.steps
-    return overrides
-
-
-def _train(problem_id: str, config: Any, out: Any, quiet: bool) -> Any:
-    """Train Hyper-MORL into ``out``; resume when it already holds a checkpoint of the same run."""
-    from morl.agents.hyper_morl import CHECKPOINT, HyperMORL
-
-    _check_writable(out)
-    if (out / CHECKPOINT).exists():
-        agent = HyperMORL.load(out, problem_id=problem_id)
-        if agent.config != config:
-            raise ValueError(
-                f"{str(out)!r} holds a run with another config; resume it with the same options or use a new --out"
-            )
-        print(f"resuming from {out / CHECKPOINT} at {agent.env_steps:,} env steps ({agent.state.phase})")
-    else:
-        agent = HyperMORL(problem_id, config)
-    print(f"Hyper-MORL on {problem_id}: {config.total_steps:,} env steps, seed {config.seed}, output {out}")
+    cls = get_agent(agent_name)
+    agent = cls(problem_id, cls.config_class.for_problem(problem_id, **overrides))
+    if agent.restore(out):
+        print(f"resuming from {out / 'checkpoint.pt'} at {agent.env_steps:,} env steps")
+    cfg = agent.config
+    print(f"{agent_name} on {problem_id}: {cfg.total_steps:,} env steps, seed {cfg.seed}, output {out}")
     agent.learn(out_dir=out, progress=not quiet)
+    if agent.run.planned_steps != cfg.total_steps:
+        print(f"planned {agent.run.planned_steps:,} of the {cfg.total_steps:,} env steps in "
+              f"{agent.run.iterations} whole iterations")  # fmt: skip
     return agent
 
 
@@ -111,14 +99,27 @@ def _final_front(agent: Any, out: Any) -> Any:
 def _cmd_train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from morl.agents.config import HyperMORLConfig
+    from morl.agents import get_agent
 
     problem = get_problem(args.problem)
     out = Path(args.out)
-    config = HyperMORLConfig.for_problem(problem.id, **_config_overrides(args))
-    agent = _train(problem.id, config, out, args.quiet)
+    _check_writable(out)
+    fields = {name for name, *_ in get_agent(args.agent).config_class.field_help()}
+    overrides = {k: v for k, v in vars(args).items() if k in fields and v is not None}
+    if args.steps is not None:
+        overrides["total_steps"] = args.steps
+    agent = _train(args.agent, problem.id, overrides, out, args.quiet)
     print(format_metrics(_final_front(agent, out)))
     print(f"checkpoint, front.json, front.png and TensorBoard logs in {out}")
+    return 0
+
+
+def _cmd_agents(args: argparse.Namespace) -> int:
+    from morl.agents import AGENTS
+
+    width = max(len(name) for name in AGENTS)
+    for name, cls in AGENTS.items():
+        print(f"{name:<{width}}  {cls.summary}")
     return 0
 
 
@@ -135,15 +136,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     protocol, save the plots, and sample the policy of one preference."""
     from pathlib import Path
 
-    from morl.agents.config import HyperMORLConfig
     from morl.plotting import plot_front, plot_preference_curves
 
     problem = get_problem(args.problem)
     out = Path(args.out)
+    _check_writable(out)
     overrides = {**DEMO_PRESET, "seed": args.seed}
-    if args.steps:
+    if args.steps is not None:
         overrides["total_steps"] = args.steps
-    agent = _train(problem.id, HyperMORLConfig.for_problem(problem.id, **overrides), out, args.quiet)
+    agent = _train("hyper-morl", problem.id, overrides, out, args.quiet)
     result = _final_front(agent, out)
     print(format_metrics(result))
     plot_front(result, out / "front.png")
@@ -186,10 +187,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     path = Path(args.path)
     if path.is_dir():
-        from morl.agents.hyper_morl import HyperMORL
         from morl.plotting import plot_front
 
-        agent = HyperMORL.load(path)
+        agent = morl.load(path)
         result = agent.evaluate(episodes=args.episodes, seed=args.seed)
         _check_writable(path)
         result.save(path / "front.json")
@@ -216,9 +216,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
     path = Path(args.path)
     if path.is_dir():
-        from morl.agents.hyper_morl import HyperMORL
-
-        agent = HyperMORL.load(path)
+        agent = morl.load(path)
         if args.preference is None:
             raise ValueError("--preference is required to sample from a trained agent")
         policy = agent.policy_for(_parse_preference(args.preference))
@@ -335,28 +333,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.add_argument("--save-policy", help="save the standalone policy (.npz) to this file")
     sample.set_defaults(func=_cmd_sample)
+    agents = sub.add_parser("agents", help="list the agents, one line each")
+    agents.set_defaults(func=_cmd_agents)
     _add_train_parser(sub)
     return parser
 
 
 def _add_train_parser(sub: Any) -> None:
-    from dataclasses import fields
+    from morl.agents import AGENTS
 
-    from morl.agents.config import HyperMORLConfig
-
-    train = sub.add_parser("train", help="train an agent (hyper-morl)")
-    train.add_argument("agent", choices=["hyper-morl"])
-    train.add_argument("--problem", required=True, help="problem id, e.g. MO-HalfCheetah-v2")
-    train.add_argument("--steps", type=int, help="training env steps (default: the paper budget of the problem)")
-    train.add_argument("--out", required=True, help="output directory (checkpoint, front, logs); resumes if it has one")
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
-    group = train.add_argument_group("config (defaults: the authors' settings for the problem)")
-    for f in fields(HyperMORLConfig):
-        if f.name == "total_steps":
-            continue
-        group.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=type(f.default), default=None,
-                           metavar=type(f.default).__name__.upper())  # fmt: skip
-    train.set_defaults(func=_cmd_train)
+    train = sub.add_parser("train", help="train an agent (see `morl agents`)")
+    agents = train.add_subparsers(dest="agent", required=True, metavar="AGENT")
+    for name, cls in AGENTS.items():
+        parser = agents.add_parser(name, help=cls.summary, description=cls.summary)
+        parser.add_argument("--problem", required=True, help="problem id, e.g. MO-HalfCheetah-v2")
+        parser.add_argument("--steps", type=int, help="training env steps (default: the problem's paper budget)")
+        parser.add_argument("--out", required=True, help="output directory (checkpoint, front, logs); resumes a run "
+                            "of the same config")  # fmt: skip
+        parser.add_argument("--quiet", action="store_true", help="no progress bar")
+        group = parser.add_argument_group("config (defaults: the agent's settings for the problem)")
+        for field_name, kind, default, text in cls.config_class.field_help():
+            if field_name == "total_steps":
+                continue
+            flag = f"--{field_name.replace('_', '-')}"
+            if kind is bool:
+                group.add_argument(flag, dest=field_name, action=argparse.BooleanOptionalAction, default=None,
+                                   help=f"{text} (default {default})")  # fmt: skip
+            else:
+                group.add_argument(flag, dest=field_name, type=kind, default=None, metavar=kind.__name__.upper(),
+                                   help=f"{text} (default {default})".replace("%", "%%"))  # fmt: skip
+        parser.set_defaults(func=_cmd_train)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -364,7 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except (ValueError, FileNotFoundError, PermissionError, NotADirectoryError) as error:
+    except (ValueError, TypeError, FileNotFoundError, PermissionError, NotADirectoryError) as error:
         print(f"morl {args.command}: error: {error}", file=sys.stderr)
         return 2
     except RuntimeError as error:  # an environment problem, such as no OpenGL context for --video

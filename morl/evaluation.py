@@ -12,10 +12,9 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
-import mujoco
 import numpy as np
 
 import morl
@@ -23,6 +22,7 @@ from morl.envs.registration import PROBLEM_IDS, get_problem
 from morl.io import atomic_write_text
 from morl.pareto import FrontMetrics, FrontMetricsResult
 from morl.preferences import evaluation_preferences, simplex_grid, validate_preference
+from morl.versions import versions
 
 FORMAT = "morl.front_result"
 FORMAT_VERSION = 1
@@ -36,6 +36,16 @@ class Policy(Protocol):
 
 
 PolicyFor = Callable[[np.ndarray], Policy]
+
+
+@runtime_checkable
+class SupportsPolicyFor(Protocol):
+    """An agent: ``policy_for(preference)`` gives the policy of a preference (every morl agent)."""
+
+    def policy_for(self, preference: Any) -> Any: ...
+
+
+PolicySource = PolicyFor | SupportsPolicyFor
 
 
 @dataclass(frozen=True)
@@ -126,15 +136,6 @@ class FrontResult:
             raise ValueError(f"{str(path)!r} is not a valid front result ({error!r})") from None
 
 
-def versions() -> dict[str, str]:
-    return {
-        "morl": morl.__version__,
-        "mujoco": mujoco.__version__,
-        "gymnasium": gym.__version__,
-        "numpy": np.__version__,
-    }
-
-
 def default_utility_weights(num_objectives: int) -> np.ndarray:
     """Evenly spaced weights for expected utility: the papers' evaluation sets for m = 2, 3."""
     try:
@@ -183,7 +184,7 @@ def _actions(result: Any) -> np.ndarray:
 
 
 def evaluate_front(
-    policy_for: PolicyFor,
+    source: PolicySource,
     problem: str,
     preferences: Sequence[Sequence[float]] | np.ndarray | None = None,
     *,
@@ -196,12 +197,16 @@ def evaluate_front(
     workers: int | None = None,
     training_env_steps: int | None = None,
 ) -> FrontResult:
-    """Run ``policy_for(ω)`` for every preference ω and measure the front of the returns.
+    """Run the policy of every preference ω and measure the front of the returns.
+
+    ``source`` is an agent (anything with ``policy_for(ω)``, every morl agent) or a plain
+    callable ω → policy; a policy is anything with ``predict(obs, deterministic)``.
 
     All preferences (× ``episodes``) run together on one batched vector env: one batched step for
-    all of them, each policy predicting for its own rows. If ``policy_for`` has a method
+    all of them, each policy predicting for its own rows. If ``source`` has a method
     ``predict_batch(obs, preferences, deterministic)`` (obs and preferences with one row per env),
-    it is called once per step instead, for generators that produce all policies at once.
+    it is called once per step instead (``source.predict_batch``), for generators that produce
+    all policies at once.
 
     ``preferences`` defaults to the papers' set (200 for m=2, 406 for m=3). ``ref_point`` defaults
     to the origin for the seven benchmark problems and is required for any other problem (never
@@ -237,8 +242,9 @@ def evaluate_front(
     factor = np.ones(num_envs)
     lengths = np.zeros(num_envs, dtype=np.int64)
     active = np.ones(num_envs, dtype=bool)
-    batched = getattr(policy_for, "predict_batch", None)
-    policies = None if batched is not None else [policy_for(w) for w in prefs]
+    batched = getattr(source, "predict_batch", None)
+    make_policy = source.policy_for if isinstance(source, SupportsPolicyFor) else source
+    policies = None if batched is not None else [make_policy(w) for w in prefs]
 
     if benchmark:
         venv = morl.make_vec(problem_id, num_envs, seed=seed, workers=workers)

@@ -1,8 +1,10 @@
 """A standalone policy for one preference: ``predict(obs)`` in any gymnasium loop.
 
-It carries its observation normaliser (frozen statistics) and the actor's weights, and runs in
-numpy: no torch needed to use it. It saves to a single ``.npz`` file read with
-``allow_pickle=False``, so loading a file never executes code from it.
+It holds any agent's actor (an MLP of any depth, tanh or ReLU hidden layers, optionally a tanh
+output scaled to the action bounds as SAC's, optionally the preference appended to the input as a
+conditioned network's) with its observation normaliser (frozen statistics), and runs in numpy: no
+torch needed to use it. It saves to a single ``.npz`` file read with ``allow_pickle=False``, so
+loading a file never executes code from it.
 """
 
 from __future__ import annotations
@@ -19,8 +21,16 @@ from morl.agents.normalization import CLIP, EPSILON
 from morl.io import atomic_write_bytes
 
 FORMAT = "morl.policy"
-FORMAT_VERSION = 1
-LAYERS = ("actor.0", "actor.1", "actor.2")
+FORMAT_VERSION = 2
+ACTIVATIONS = ("tanh", "relu")
+SQUASHES = ("none", "tanh")
+
+
+def _layer_count(weights: dict[str, np.ndarray]) -> int:
+    count = 0
+    while f"actor.{count}.weight" in weights:
+        count += 1
+    return count
 
 
 class PreferencePolicy:
@@ -29,7 +39,13 @@ class PreferencePolicy:
     ``predict(obs, deterministic=True)`` takes one observation (obs_dim,) or a batch
     (n, obs_dim) of raw observations and returns float32 actions of the matching shape: the mean
     action when deterministic, else a sample from the Gaussian policy (from this policy's own
-    RNG, see ``seed``). Actions are not clipped: the env clips them as the problem defines.
+    RNG, see ``seed``; only for actors with a state-independent ``log_std``). Without squashing,
+    actions are not clipped: the env clips them as the problem defines.
+
+    ``weights`` holds ``actor.{i}.weight`` (out, in) and ``actor.{i}.bias`` for i = 0..L-1 and,
+    optionally, ``log_std``. ``obs_mean``/``obs_var`` (None: no normalisation) normalise the
+    observation as training did: ``clip((o - μ) / sqrt(σ² + 1e-8), ±10)``. With
+    ``preference_input`` the preference is appended to the normalised observation.
     """
 
     def __init__(
@@ -38,38 +54,72 @@ class PreferencePolicy:
         problem_id: str,
         preference: np.ndarray,
         weights: dict[str, np.ndarray],
-        obs_mean: np.ndarray,
-        obs_var: np.ndarray,
+        obs_mean: np.ndarray | None,
+        obs_var: np.ndarray | None,
+        activation: str = "tanh",
+        squash: str = "none",
+        action_low: np.ndarray | None = None,
+        action_high: np.ndarray | None = None,
+        preference_input: bool = False,
         metadata: dict[str, Any] | None = None,
         seed: int | None = None,
     ) -> None:
         self.problem_id = problem_id
         self.preference = np.asarray(preference, dtype=np.float64)
         self.weights = {k: np.asarray(v, dtype=np.float64) for k, v in weights.items()}
-        self.obs_mean = np.asarray(obs_mean, dtype=np.float64)
-        self.obs_var = np.asarray(obs_var, dtype=np.float64)
+        self.obs_mean = None if obs_mean is None else np.asarray(obs_mean, dtype=np.float64)
+        self.obs_var = None if obs_var is None else np.asarray(obs_var, dtype=np.float64)
+        self.activation, self.squash, self.preference_input = activation, squash, bool(preference_input)
+        self.action_low = None if action_low is None else np.asarray(action_low, dtype=np.float64)
+        self.action_high = None if action_high is None else np.asarray(action_high, dtype=np.float64)
         self.metadata = dict(metadata or {})
         self._check()
         self._rng = np.random.default_rng(seed)
 
     def _check(self) -> None:
-        expected = [f"{layer}.{kind}" for layer in LAYERS for kind in ("weight", "bias")] + ["log_std"]
-        missing = [k for k in expected if k not in self.weights]
-        if missing:
-            raise ValueError(f"policy weights lack {missing}")
-        obs_dim = self.weights["actor.0.weight"].shape[1]
-        if self.obs_mean.shape != (obs_dim,) or self.obs_var.shape != (obs_dim,):
-            raise ValueError(
-                f"observation statistics have shapes {self.obs_mean.shape}, {self.obs_var.shape}; expected ({obs_dim},)"
-            )
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation={self.activation!r} must be one of {ACTIVATIONS}")
+        if self.squash not in SQUASHES:
+            raise ValueError(f"squash={self.squash!r} must be one of {SQUASHES}")
+        layers = _layer_count(self.weights)
+        if layers == 0:
+            raise ValueError("policy weights lack 'actor.0.weight'; expected actor.{i}.weight/bias for each layer")
+        fan_in = None
+        for i in range(layers):
+            weight, bias = self.weights[f"actor.{i}.weight"], self.weights.get(f"actor.{i}.bias")
+            if weight.ndim != 2 or bias is None or bias.shape != (weight.shape[0],):
+                raise ValueError(f"layer actor.{i} has weight {weight.shape} and bias "
+                                 f"{None if bias is None else bias.shape}; expected (out, in) and (out,)")  # fmt: skip
+            if fan_in is not None and weight.shape[1] != fan_in:
+                raise ValueError(f"layer actor.{i} takes {weight.shape[1]} inputs; the layer before gives {fan_in}")
+            fan_in = weight.shape[0]
+        if "log_std" in self.weights and self.weights["log_std"].shape != (self.action_dim,):
+            raise ValueError(f"log_std has shape {self.weights['log_std'].shape}; expected ({self.action_dim},)")
+        extra = len(self.preference) if self.preference_input else 0
+        if self.obs_dim < 1 or self.weights["actor.0.weight"].shape[1] != self.obs_dim + extra:
+            raise ValueError(f"the first layer takes {self.weights['actor.0.weight'].shape[1]} inputs; "
+                             f"expected the observation plus {extra} preference entries")  # fmt: skip
+        for name, stats in (("obs_mean", self.obs_mean), ("obs_var", self.obs_var)):
+            if (stats is None) != (self.obs_mean is None) or (stats is not None and stats.shape != (self.obs_dim,)):
+                raise ValueError(f"{name} has shape {None if stats is None else stats.shape}; expected "
+                                 f"({self.obs_dim},), given together with the other statistic")  # fmt: skip
+        if self.squash == "tanh":
+            for name, bound in (("action_low", self.action_low), ("action_high", self.action_high)):
+                if bound is None or bound.shape != (self.action_dim,):
+                    raise ValueError(f"squash='tanh' needs {name} of shape ({self.action_dim},)")
+
+    @property
+    def num_layers(self) -> int:
+        return _layer_count(self.weights)
 
     @property
     def obs_dim(self) -> int:
-        return int(self.weights["actor.0.weight"].shape[1])
+        extra = len(self.preference) if self.preference_input else 0
+        return int(self.weights["actor.0.weight"].shape[1]) - extra
 
     @property
     def action_dim(self) -> int:
-        return int(self.weights["actor.2.weight"].shape[0])
+        return int(self.weights[f"actor.{self.num_layers - 1}.weight"].shape[0])
 
     def predict(self, obs: Any, deterministic: bool = True) -> np.ndarray:
         array = np.asarray(obs, dtype=np.float64)
@@ -77,13 +127,23 @@ class PreferencePolicy:
         batch = array[None] if single else array
         if batch.ndim != 2 or batch.shape[1] != self.obs_dim:
             raise ValueError(f"obs has shape {array.shape}; expected ({self.obs_dim},) or (n, {self.obs_dim})")
-        x = np.clip((batch - self.obs_mean) / np.sqrt(self.obs_var + EPSILON), -CLIP, CLIP)
-        for i, layer in enumerate(LAYERS):
-            x = x @ self.weights[f"{layer}.weight"].T + self.weights[f"{layer}.bias"]
-            if i < len(LAYERS) - 1:
-                x = np.tanh(x)
+        if not deterministic and "log_std" not in self.weights:
+            raise ValueError("this policy has no state-independent log_std to sample with; use deterministic=True")
+        x = batch
+        if self.obs_mean is not None and self.obs_var is not None:
+            x = np.clip((batch - self.obs_mean) / np.sqrt(self.obs_var + EPSILON), -CLIP, CLIP)
+        if self.preference_input:
+            x = np.concatenate([x, np.broadcast_to(self.preference, (len(x), len(self.preference)))], axis=1)
+        last = self.num_layers - 1
+        for i in range(self.num_layers):
+            x = x @ self.weights[f"actor.{i}.weight"].T + self.weights[f"actor.{i}.bias"]
+            if i < last:
+                x = np.tanh(x) if self.activation == "tanh" else np.maximum(x, 0.0)
         if not deterministic:
             x = x + np.exp(self.weights["log_std"]) * self._rng.standard_normal(x.shape)
+        if self.squash == "tanh":
+            assert self.action_low is not None and self.action_high is not None
+            x = self.action_low + 0.5 * (np.tanh(x) + 1.0) * (self.action_high - self.action_low)
         actions = x.astype(np.float32)
         return actions[0] if single else actions
 
@@ -91,33 +151,50 @@ class PreferencePolicy:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write to ``path`` (an .npz file), atomically."""
-        meta = {**self.metadata, "format": FORMAT, "format_version": FORMAT_VERSION, "problem_id": self.problem_id}
-        arrays = {f"w/{k}": v for k, v in self.weights.items()}
-        arrays.update(preference=self.preference, obs_mean=self.obs_mean, obs_var=self.obs_var,
-                      metadata=np.array(json.dumps(meta)))  # fmt: skip
+        meta = {**self.metadata, "format": FORMAT, "format_version": FORMAT_VERSION, "problem_id": self.problem_id,
+                "activation": self.activation, "squash": self.squash, "preference_input": self.preference_input}  # fmt: skip
+        arrays: dict[str, np.ndarray] = {f"w/{k}": v for k, v in self.weights.items()}
+        arrays["preference"] = self.preference
+        optional = {"obs_mean": self.obs_mean, "obs_var": self.obs_var, "action_low": self.action_low,
+                    "action_high": self.action_high}  # fmt: skip
+        arrays.update({k: v for k, v in optional.items() if v is not None})
+        arrays["metadata"] = np.array(json.dumps(meta))
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)  # type: ignore[arg-type]
         atomic_write_bytes(path, buffer.getvalue())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], seed: int | None = None) -> PreferencePolicy:
+        """Read a policy file (format versions 1 and 2); any damage is a ValueError naming the file."""
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"policy file {str(path)!r} does not exist")
         try:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(str(data["metadata"]))
-                if meta.get("format") != FORMAT:
+                if not isinstance(meta, dict) or meta.get("format") != FORMAT:
                     raise ValueError(f"expected format {FORMAT!r}")
-                weights = {k[2:]: data[k] for k in data.files if k.startswith("w/")}
+                if meta.get("format_version") not in (1, FORMAT_VERSION):
+                    raise ValueError(f"format_version {meta.get('format_version')!r}; this morl reads 1 and 2")
+
+                def optional(key: str) -> np.ndarray | None:
+                    return data[key] if key in data.files else None
+
                 return cls(
                     problem_id=str(meta["problem_id"]),
                     preference=data["preference"],
-                    weights=weights,
-                    obs_mean=data["obs_mean"],
-                    obs_var=data["obs_var"],
+                    weights={k[2:]: data[k] for k in data.files if k.startswith("w/")},
+                    obs_mean=optional("obs_mean"),
+                    obs_var=optional("obs_var"),
+                    activation=str(meta.get("activation", "tanh")),
+                    squash=str(meta.get("squash", "none")),
+                    action_low=optional("action_low"),
+                    action_high=optional("action_high"),
+                    preference_input=bool(meta.get("preference_input", False)),
                     metadata=meta,
                     seed=seed,
                 )
-        except (OSError, ValueError, KeyError, json.JSONDecodeError) as error:
+        except (OSError, ValueError, KeyError, TypeError, EOFError, json.JSONDecodeError) as error:
             raise ValueError(f"{str(path)!r} is not a valid morl policy file ({error})") from None
+        except Exception as error:  # zipfile.BadZipFile and other damage of the archive itself
+            raise ValueError(f"{str(path)!r} is not a valid morl policy file ({type(error).__name__})") from None

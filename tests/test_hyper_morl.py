@@ -18,7 +18,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import morl
 from morl.agents.config import HyperMORLConfig
-from morl.agents.hyper_morl import CHECKPOINT, HyperMORL
+from morl.agents.checkpoint import CHECKPOINT
+from morl.agents.hyper_morl import HyperMORL
 from morl.cli import main
 from morl.policy import PreferencePolicy
 
@@ -40,13 +41,23 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[HyperMORL, Path]:
 
 def test_budget_and_phases(trained: tuple[HyperMORL, Path]) -> None:
     agent, _ = trained
-    state = agent.state
-    per_warmup, per_psl = 64 * 2, 64 * 2 * 6
-    assert state.phase == "done"
-    assert state.warmup_iterations == round(0.15 * 4000 / per_warmup)
-    assert state.env_steps == state.warmup_iterations * per_warmup + state.psl_iterations * per_psl <= 4000
-    assert state.psl_iterations == (4000 - state.warmup_iterations * per_warmup) // per_psl
-    assert len(state.history) >= 1 and "hypervolume" in state.history[-1]
+    plan, run = agent.plan, agent.run
+    # the budget is small: the rollout is halved from 64 until PSL gets >= 10 iterations
+    assert plan.steps == 16
+    per_warmup, per_psl = 16 * 2, 16 * 2 * 6
+    assert agent.finished and agent.phase == "psl"
+    assert plan.warmup_iterations == round(0.15 * 4000 / per_warmup)
+    assert plan.psl_iterations == (4000 - plan.warmup_iterations * per_warmup) // per_psl >= 10
+    assert run.env_steps == run.planned_steps == plan.warmup_iterations * per_warmup + plan.psl_iterations * per_psl
+    assert run.env_steps <= 4000 and run.iterations == plan.warmup_iterations + plan.psl_iterations
+    assert len(run.history) >= 1 and "hypervolume" in run.history[-1]
+
+
+def test_paper_budget_keeps_the_authors_rollout() -> None:
+    agent = HyperMORL("MO-Swimmer-v2")
+    agent.learn(callback=lambda *_: False, progress=False)  # plan, one warm-up iteration, stop
+    assert agent.plan.steps == 2048 and agent.run.total_steps == 12_000_000
+    assert (agent.plan.warmup_iterations, agent.plan.psl_iterations) == (220, 207)
 
 
 def test_psl_starts_from_warmup_policy_with_reset_log_std() -> None:
@@ -126,11 +137,12 @@ def test_save_load_identical_actions(trained: tuple[HyperMORL, Path], tmp_path: 
 def test_checkpoint_is_self_contained_and_safe(trained: tuple[HyperMORL, Path]) -> None:
     agent, out = trained
     payload = torch.load(out / CHECKPOINT, weights_only=True)
+    assert payload["format"] == "morl.agent" and payload["agent"] == "hyper-morl"
     assert payload["problem_id"] == "morl/MO-Hopper-v2"
     assert json.loads(payload["config"]) == agent.config.to_dict()
-    assert set(payload["versions"]) == {"morl", "mujoco", "torch"}
-    assert json.loads(payload["state"])["env_steps"] == agent.env_steps
-    assert json.loads(payload["obs_stats"])["count"] > 1
+    assert {"morl", "mujoco", "torch", "gymnasium", "numpy"} <= set(payload["versions"])
+    assert json.loads(payload["state"]["run"])["env_steps"] == agent.env_steps
+    assert json.loads(payload["state"]["obs_stats"])["count"] > 1
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -149,18 +161,23 @@ def test_tensorboard_logs(trained: tuple[HyperMORL, Path]) -> None:
 
 def test_load_errors(tmp_path: Path, trained: tuple[HyperMORL, Path]) -> None:
     _, out = trained
-    with pytest.raises(FileNotFoundError, match="no Hyper-MORL checkpoint"):
+    with pytest.raises(FileNotFoundError, match="no morl checkpoint"):
         HyperMORL.load(tmp_path)
     corrupt = tmp_path / "corrupt"
     corrupt.mkdir()
     (corrupt / CHECKPOINT).write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="not a readable Hyper-MORL checkpoint"):
+    with pytest.raises(ValueError, match="not a readable morl checkpoint"):
         HyperMORL.load(corrupt)
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     torch.save({"weights": torch.zeros(3)}, foreign / CHECKPOINT)
-    with pytest.raises(ValueError, match="not a Hyper-MORL checkpoint"):
+    with pytest.raises(ValueError, match="not a morl checkpoint"):
         HyperMORL.load(foreign)
+    header_only = tmp_path / "header_only"
+    header_only.mkdir()
+    torch.save({"format": "morl.agent", "format_version": 2}, header_only / CHECKPOINT)
+    with pytest.raises(ValueError, match=r"damaged morl checkpoint \(missing \['agent'"):
+        HyperMORL.load(header_only)
     with pytest.raises(ValueError, match="checkpoint for morl/MO-Hopper-v2, not morl/MO-Swimmer-v2"):
         HyperMORL.load(out, problem_id="MO-Swimmer-v2")
 
@@ -182,7 +199,7 @@ def test_cli_bad_input(trained: tuple[HyperMORL, Path], tmp_path: Path) -> None:
     _one_line_error(_cli("sample", str(out), "--preference", "0.2,-1"), "has negative entries")
     _one_line_error(_cli("sample", str(out), "--preference", "a,b"), "must be comma-separated numbers")
     _one_line_error(_cli("sample", str(tmp_path / "missing")), "does not exist")
-    _one_line_error(_cli("evaluate", str(tmp_path)), "no Hyper-MORL checkpoint")
+    _one_line_error(_cli("evaluate", str(tmp_path)), "no morl checkpoint")
     _one_line_error(
         _cli("train", "hyper-morl", "--problem", "MO-Swimmer-v2", "--steps", "4000", "--out", str(out)),
         "is a checkpoint for morl/MO-Hopper-v2, not morl/MO-Swimmer-v2",
@@ -204,8 +221,8 @@ def test_cli_bad_input(trained: tuple[HyperMORL, Path], tmp_path: Path) -> None:
     corrupt = tmp_path / "corrupt"
     corrupt.mkdir()
     (corrupt / CHECKPOINT).write_bytes(b"garbage")
-    _one_line_error(_cli("sample", str(corrupt), "--preference", "0.5,0.5"), "not a readable Hyper-MORL checkpoint")
-    _one_line_error(_cli("evaluate", str(corrupt)), "not a readable Hyper-MORL checkpoint")
+    _one_line_error(_cli("sample", str(corrupt), "--preference", "0.5,0.5"), "not a readable morl checkpoint")
+    _one_line_error(_cli("evaluate", str(corrupt)), "not a readable morl checkpoint")
     assert (corrupt / CHECKPOINT).read_bytes() == b"garbage"
     assert (out / CHECKPOINT).read_bytes() == before  # nothing already saved was touched
 
@@ -233,14 +250,15 @@ def test_resume_after_kill(tmp_path: Path) -> None:
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     interrupted = HyperMORL.load(out)
-    assert interrupted.state.phase != "done"
+    assert not interrupted.finished
     result = _cli(*args)
     assert result.returncode == 0, result.stderr
     assert "resuming from" in result.stdout
     final = HyperMORL.load(out)
-    assert final.state.phase == "done"
-    assert final.env_steps == final.state.warmup_iterations * 128 + final.state.psl_iterations * 128 * 6
-    assert final.state.total_steps == 6000
+    assert final.finished and final.run.iteration == final.run.iterations
+    per = final.plan.steps * 2
+    assert final.env_steps == final.plan.warmup_iterations * per + final.plan.psl_iterations * per * 6
+    assert final.run.total_steps == 6000
     assert (out / "front.json").is_file()
 
 

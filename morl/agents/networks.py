@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 HIDDEN = 64
@@ -123,3 +124,14 @@ def actor_forward(
 def critic_forward(layout: TargetNetworkLayout, theta: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
     """Values (K, B, m), one per objective, of K critics on (K, B, obs)."""
     return mlp(layout.unpack(theta, "critic"), obs)
+
+
+def actor_arrays(layout: TargetNetworkLayout, theta: torch.Tensor) -> dict[str, np.ndarray]:
+    """The actor's weights and log-std of one θ (P,), as float64 arrays named as the standalone
+    :class:`morl.policy.PreferencePolicy` expects them."""
+    values = theta.detach().double().numpy()
+    return {
+        name: values[seg.offset : seg.offset + seg.size].reshape(seg.shape).copy()
+        for name, seg in layout.segments.items()
+        if name.startswith("actor") or name == "log_std"
+    }

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
@@ -20,24 +20,52 @@ import torch
 import morl
 from morl.agents.networks import TargetNetworkLayout, mlp
 from morl.agents.normalization import ReturnNormalizer, RunningMeanStd, normalize_observations
+from morl.agents.settings import Settings, setting
 
 LOG_2PI = math.log(2.0 * math.pi)
 
 
 @dataclass(frozen=True)
-class PPOSettings:
-    """The PPO hyper-parameters (PGMORL's and Hyper-MORL's defaults)."""
+class PPOSettings(Settings):
+    """The PPO hyper-parameters (PGMORL's and Hyper-MORL's defaults), validated here once for
+    every agent built on this core."""
 
-    steps_per_env: int = 2048
-    envs_per_preference: int = 4
-    epochs: int = 10
-    minibatches: int = 32
-    gamma: float = 0.995
-    gae_lambda: float = 0.95
-    clip: float = 0.2
-    value_coef: float = 0.5
-    entropy_coef: float = 0.0
-    max_grad_norm: float = 0.5
+    steps_per_env: int = setting(2048, low=1, help="rollout length per env and iteration (the most: small budgets "
+                                 "use fewer, see plan_rollout)")  # fmt: skip
+    epochs: int = setting(10, low=1, help="PPO epochs per iteration")
+    minibatches: int = setting(32, low=1, help="mini-batches per epoch (per policy)")
+    gamma: float = setting(0.995, low=0.0, high=1.0, low_open=True, help="discount")
+    gae_lambda: float = setting(0.95, low=0.0, high=1.0, help="GAE lambda")
+    clip: float = setting(0.2, low=0.0, low_open=True, help="PPO ratio clip, also the value clip")
+    value_coef: float = setting(0.5, low=0.0, help="weight of the value loss 0.5*max((V-R)^2, (Vclip-R)^2)")
+    entropy_coef: float = setting(0.0, low=0.0, help="weight of the entropy bonus")
+    max_grad_norm: float = setting(0.5, low=0.0, low_open=True, help="gradient-norm clip")
+    learning_rate: float = setting(3e-4, low=0.0, low_open=True, help="Adam step size (linear decay to 0)")
+    adam_eps: float = setting(1e-5, low=0.0, low_open=True, help="Adam epsilon")
+    advantage_normalization: str = setting("joint", choices=("joint", "per_policy"),
+                                           help="normalise advantages over all policies or per policy")  # fmt: skip
+    grad_clip: str = setting("joint", choices=("joint", "per_policy"),
+                             help="clip the gradient norm of all parameters or of each policy's row")  # fmt: skip
+
+    @property
+    def ppo(self) -> PPOSettings:
+        """Just the PPO settings of a config that extends them (what the core is given)."""
+        return PPOSettings(**{f.name: getattr(self, f.name) for f in fields(PPOSettings)})
+
+
+def plan_rollout(steps_per_env: int, samples_per_step: int, budget: int, min_iterations: int) -> int:
+    """The rollout length of a run: ``steps_per_env``, halved until the budget holds at least
+    ``min_iterations`` iterations of ``samples_per_step`` × length env steps (a power-of-two
+    fraction of the setting, at least 8).
+
+    Why: the authors' 2048 steps suit budgets of tens of millions; at 100k steps on Humanoid one
+    iteration would exceed the budget. The length used is part of the run's plan (recorded in its
+    checkpoint) and the config keeps the user's setting.
+    """
+    length = steps_per_env
+    while length > 8 and budget < min_iterations * samples_per_step * length:
+        length //= 2
+    return length
 
 
 def gae(
@@ -79,49 +107,91 @@ def gaussian_log_prob(actions: torch.Tensor, mean: torch.Tensor, log_std: torch.
 class Rollout:
     """Experience of K policies, arrays shaped (K, T·E, ...) for the update."""
 
-    obs: torch.Tensor  # (K, B, obs_dim), normalised
+    obs: torch.Tensor  # (K, B, in_dim): normalised observations (and the row's preference when conditioned)
     actions: torch.Tensor  # (K, B, A)
     log_probs: torch.Tensor  # (K, B)
     values: torch.Tensor  # (K, B, m), normalised scale
     returns: torch.Tensor  # (K, B, m), normalised scale
-    advantages: torch.Tensor  # (K, B), scalarised, jointly normalised
+    advantages: torch.Tensor  # (K, B), scalarised, normalised (jointly or per policy)
     episode_returns: list[np.ndarray]  # undiscounted return vectors of episodes that ended
     env_steps: int
 
 
-class Collector:
-    """Runs K policies on one vector env of K × E envs; owns the shared normalisers."""
+class RowPreferences:
+    """A preference per env row for a preference-conditioned network: drawn uniformly from the
+    simplex (Dirichlet(1, ..., 1)) at the start of each episode of that row, from its own
+    generator (saved with the run)."""
 
-    def __init__(self, problem_id: str, num_policies: int, settings: PPOSettings, seed: int,
+    def __init__(self, num_rows: int, num_objectives: int, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.num_objectives = num_objectives
+        self.current = self.rng.dirichlet(np.ones(num_objectives), size=num_rows)
+
+    def resample(self, rows: np.ndarray) -> None:
+        count = int(np.count_nonzero(rows))
+        if count:
+            self.current[rows] = self.rng.dirichlet(np.ones(self.num_objectives), size=count)
+
+
+class Collector:
+    """Runs K policies on one vector env of K × E envs; owns the shared normalisers.
+
+    With ``row_preferences`` (K = 1, a conditioned network) each row's input is its normalised
+    observation followed by its current preference, and the advantage of each step is scalarised
+    with the preference of its row at that step.
+    """
+
+    def __init__(self, problem_id: str, num_policies: int, envs_per_policy: int, settings: PPOSettings, seed: int,
                  workers: int | None = None, obs_stats: RunningMeanStd | None = None,
-                 return_stats: RunningMeanStd | None = None) -> None:  # fmt: skip
+                 return_stats: RunningMeanStd | None = None,
+                 row_preferences: RowPreferences | None = None) -> None:  # fmt: skip
         self.settings = settings
-        self.K, self.E = num_policies, settings.envs_per_preference
+        self.K, self.E = num_policies, envs_per_policy
         self.env = morl.make_vec(problem_id, self.K * self.E, seed=seed, workers=workers)
         obs_dim = self.env.single_observation_space.shape[0]
         self.m = self.env.reward_dim
         self.obs_stats = obs_stats if obs_stats is not None else RunningMeanStd.zeros((obs_dim,))
         self.returns = ReturnNormalizer(self.K * self.E, self.m, settings.gamma, stats=return_stats)
+        if row_preferences is not None and self.K != 1:
+            raise ValueError(f"row preferences serve one conditioned network; got num_policies={self.K}")
+        self.row_preferences = row_preferences
         self._obs = self._observe(self.env.reset()[0])
 
     def _observe(self, raw: np.ndarray) -> np.ndarray:
         self.obs_stats.update(raw)
         return normalize_observations(raw, self.obs_stats)
 
+    def _inputs(self, normalised: np.ndarray) -> np.ndarray:
+        """The network's input rows: the observation, and the row's preference when conditioned."""
+        if self.row_preferences is None:
+            return normalised
+        return np.concatenate([normalised, self.row_preferences.current], axis=1)
+
     def collect(
-        self, layout: TargetNetworkLayout, theta: torch.Tensor, preferences: np.ndarray, generator: torch.Generator
+        self,
+        layout: TargetNetworkLayout,
+        theta: torch.Tensor,
+        preferences: np.ndarray | None,
+        generator: torch.Generator,
+        steps: int | None = None,
     ) -> Rollout:
-        """T steps of every env; ``theta`` (K, P), ``preferences`` (K, m).
+        """``steps`` (default: the settings' ``steps_per_env``) steps of every env; ``theta``
+        (K, P); ``preferences`` (K, m), or None with row preferences.
 
         Only the actor runs per step. θ is fixed during collection, so the values and the log-
         probabilities of all T·E samples of each policy are computed afterwards in one batched
         pass (the values of final observations at truncations when they occur).
         """
-        K, E, T, m = self.K, self.E, self.settings.steps_per_env, self.m
-        obs_dim = self._obs.shape[1]
-        obs_buf = np.zeros((T, K * E, obs_dim), dtype=np.float32)
+        K, E, m = self.K, self.E, self.m
+        T = self.settings.steps_per_env if steps is None else steps
+        rows = self.row_preferences
+        if (preferences is None) != (rows is not None):
+            raise ValueError("pass preferences (K, m) for K policies, or none for a conditioned network")
+        in_dim = layout.obs_dim
+        obs_buf = np.zeros((T, K * E, in_dim), dtype=np.float32)
         act_buf = np.zeros((T, K * E, layout.action_dim), dtype=np.float32)
         rew_buf = np.zeros((T, K * E, m))
+        pref_buf = np.zeros((T, K * E, m)) if rows is not None else None
         term_buf = np.zeros((T, K * E), dtype=bool)
         end_buf = np.zeros((T, K * E), dtype=bool)
         bootstraps: list[tuple[int, np.ndarray, np.ndarray]] = []  # (t, truncated rows, their values)
@@ -132,8 +202,10 @@ class Collector:
             log_std = layout.view(theta, "log_std")
             std = torch.exp(log_std).unsqueeze(1)  # (K, 1, A)
             for t in range(T):
-                obs_buf[t] = self._obs
-                mean = mlp(actor, torch.from_numpy(obs_buf[t]).view(K, E, obs_dim))
+                obs_buf[t] = self._inputs(self._obs)
+                if pref_buf is not None and rows is not None:
+                    pref_buf[t] = rows.current
+                mean = mlp(actor, torch.from_numpy(obs_buf[t]).view(K, E, in_dim))
                 actions = mean + std * torch.randn(mean.shape, generator=generator)
                 act_buf[t] = actions.view(K * E, -1).numpy()
                 raw_obs, rewards, terminated, truncated, info = self.env.step(act_buf[t].astype(np.float64))
@@ -144,11 +216,13 @@ class Collector:
                     finished.extend(info["episode"]["r"][ended])
                     cut = truncated & ~terminated
                     if cut.any():  # truncation is not termination: bootstrap from the final observation
-                        final = normalize_observations(info["final_obs"], self.obs_stats)
-                        final_t = torch.as_tensor(final, dtype=torch.float32).view(K, E, obs_dim)
+                        final = self._inputs(normalize_observations(info["final_obs"], self.obs_stats))
+                        final_t = torch.as_tensor(final, dtype=torch.float32).view(K, E, in_dim)
                         bootstraps.append((t, cut, mlp(critic, final_t).view(K * E, m).double().numpy()[cut]))
+                    if rows is not None:  # a new episode, a new preference
+                        rows.resample(ended)
                 self._obs = self._observe(raw_obs)
-            last = torch.as_tensor(self._obs, dtype=torch.float32).view(K, E, obs_dim)
+            last = torch.as_tensor(self._inputs(self._obs), dtype=torch.float32).view(K, E, in_dim)
             last_values = mlp(critic, last).view(K * E, m).double().numpy()
 
             def per_policy(array: np.ndarray) -> torch.Tensor:
@@ -173,9 +247,18 @@ class Collector:
         adv_vec, returns = gae(rew_buf, values, next_values, term_buf, end_buf, self.settings.gamma,
                                self.settings.gae_lambda)  # fmt: skip
         # Scalarise on de-normalised vectors: A = ω·(R - V) in the objectives' own units.
-        weights = np.repeat(preferences, E, axis=0)  # (K·E, m)
-        scalar = np.einsum("tnm,nm->tn", adv_vec * self.returns.scale, weights)
-        scalar = (scalar - scalar.mean()) / (scalar.std() + 1e-5)  # jointly over all K preferences
+        if pref_buf is not None:
+            weights = pref_buf  # (T, K·E, m): the row's preference at each step
+        else:
+            assert preferences is not None
+            weights = np.repeat(preferences, E, axis=0)[None]  # (1, K·E, m)
+        scalar = np.einsum("tnm,tnm->tn", adv_vec * self.returns.scale, np.broadcast_to(weights, adv_vec.shape))
+        if self.settings.advantage_normalization == "joint":  # one mean and std over all K policies
+            scalar = (scalar - scalar.mean()) / (scalar.std() + 1e-5)
+        else:  # each policy its own, as independent PPO runs would
+            shaped = scalar.reshape(T, K, E)
+            mean, std = shaped.mean(axis=(0, 2), keepdims=True), shaped.std(axis=(0, 2), keepdims=True)
+            scalar = ((shaped - mean) / (std + 1e-5)).reshape(T, K * E)
         return Rollout(
             obs=obs_all,
             actions=act_all,
@@ -191,6 +274,20 @@ class Collector:
         self.env.close()
 
 
+def _clip_rows(parameters: list[torch.Tensor], num_policies: int, max_norm: float) -> None:
+    """Clip the gradient of each policy's row to ``max_norm`` (per-policy clipping): only for
+    parameters laid out as (K, P) rows, one per policy, as a population's θ is."""
+    for p in parameters:
+        if p.grad is None:
+            continue
+        if p.dim() != 2 or p.shape[0] != num_policies:
+            raise ValueError(
+                f"grad_clip='per_policy' needs parameters shaped (K={num_policies}, P); got {tuple(p.shape)}"
+            )
+        norms = p.grad.norm(dim=1, keepdim=True)
+        p.grad.mul_(torch.clamp(max_norm / (norms + 1e-6), max=1.0))
+
+
 def ppo_update(
     layout: TargetNetworkLayout,
     params: Callable[[], torch.Tensor],
@@ -200,10 +297,21 @@ def ppo_update(
     generator: torch.Generator,
 ) -> dict[str, float]:
     """``epochs`` × ``minibatches`` PPO steps. ``params()`` recomputes θ (K, P) with gradients
-    (one hypernetwork forward per mini-batch); each step's loss is the mean over the K policies."""
-    batch = rollout.obs.shape[1]
+    (one hypernetwork forward per mini-batch).
+
+    Joint gradient clipping (Hyper-MORL): each step's loss is the mean over the K policies and one
+    norm clips all gradients. Per-policy clipping (a population of independent policies): the
+    loss is the sum over policies, so each row gets exactly its own policy's gradient, clipped by
+    its own norm (with per-element Adam moments the rows then train as separate PPO runs would).
+
+    Value loss as the authors' PPO: ``0.5 * max((V-R)², (V_clip-R)²)``, weighted by
+    ``value_coef`` (0.5 by default: 0.25 overall).
+    """
+    num_policies, batch = rollout.obs.shape[0], rollout.obs.shape[1]
     size = max(1, batch // settings.minibatches)
     trainable = [p for group in optimizer.param_groups for p in group["params"]]
+    per_policy = settings.grad_clip == "per_policy"
+    reduce = (lambda x: x.mean(dim=-1).sum()) if per_policy else (lambda x: x.mean())
     totals = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "approx_kl": 0.0, "clip_fraction": 0.0}
     updates = 0
     for _ in range(settings.epochs):
@@ -218,22 +326,45 @@ def ppo_update(
             ratio = torch.exp(log_ratio)
             adv = rollout.advantages[:, index]
             surrogate = torch.min(ratio * adv, torch.clamp(ratio, 1 - settings.clip, 1 + settings.clip) * adv)
-            policy_loss = -surrogate.mean()
+            policy_loss = -reduce(surrogate)
             values = mlp(layout.layers(parts, "critic"), obs)
             old_values, target = rollout.values[:, index], rollout.returns[:, index]
             clipped = old_values + torch.clamp(values - old_values, -settings.clip, settings.clip)
-            value_loss = torch.max((values - target).square(), (clipped - target).square()).mean()
-            entropy = (log_std + 0.5 * (1.0 + LOG_2PI)).sum(dim=-1).mean()
+            squared = torch.max((values - target).square(), (clipped - target).square())
+            value_loss = 0.5 * reduce(squared.flatten(1))
+            entropy = reduce((log_std + 0.5 * (1.0 + LOG_2PI)).sum(dim=-1).unsqueeze(-1))
             loss = policy_loss + settings.value_coef * value_loss - settings.entropy_coef * entropy
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(trainable, settings.max_grad_norm)
+            if per_policy:
+                _clip_rows(trainable, num_policies, settings.max_grad_norm)
+            else:
+                torch.nn.utils.clip_grad_norm_(trainable, settings.max_grad_norm)
             optimizer.step()
             with torch.no_grad():
-                totals["policy_loss"] += float(policy_loss)
-                totals["value_loss"] += float(value_loss)
-                totals["entropy"] += float(entropy)
+                scale = num_policies if per_policy else 1  # report per-policy means either way
+                totals["policy_loss"] += float(policy_loss) / scale
+                totals["value_loss"] += float(value_loss) / scale
+                totals["entropy"] += float(entropy) / scale
                 totals["approx_kl"] += float(((ratio - 1) - log_ratio).mean())
                 totals["clip_fraction"] += float(((ratio - 1).abs() > settings.clip).float().mean())
             updates += 1
     return {k: v / max(1, updates) for k, v in totals.items()}
+
+
+def copy_rows(parameter: torch.nn.Parameter, optimizer: torch.optim.Adam, source: list[int],
+              target: list[int]) -> None:  # fmt: skip
+    """Copy rows ``source`` of a (K, P) population parameter onto rows ``target``, with their
+    Adam moments, so that a policy continued from another one (PGMORL's tasks starting from an
+    archive policy) also continues its optimiser state. Adam's step count is shared by the rows
+    (one per parameter tensor); the bias correction it drives is the same for rows that started
+    together."""
+    if len(source) != len(target):
+        raise ValueError(f"source has {len(source)} rows and target {len(target)}; expected the same number")
+    src, dst = torch.as_tensor(source), torch.as_tensor(target)
+    with torch.no_grad():
+        parameter[dst] = parameter[src].clone()
+        state = optimizer.state.get(parameter, {})
+        for key in ("exp_avg", "exp_avg_sq"):
+            if key in state:
+                state[key][dst] = state[key][src].clone()

@@ -1,0 +1,224 @@
+"""The agent protocol, for every registered agent: config validation, learn/save/load, resuming,
+callbacks, the registry and morl.load, CLI training."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+import morl
+from morl.agents import AGENTS, get_agent
+from morl.agents.base import Agent
+from morl.agents.checkpoint import CHECKPOINT
+from morl.agents.conditioned_ppo import ConditionedPPOConfig
+from morl.agents.config import HyperMORLConfig
+from morl.agents.sb3 import SB3MultiPolicyConfig, member_weights
+from morl.cli import main
+from morl.evaluation import FrontResult
+
+PROBLEM = "MO-Hopper-v2"
+TINY: dict[str, dict[str, Any]] = {
+    "hyper-morl": {"total_steps": 4000, "steps_per_env": 64, "envs_per_preference": 2, "epochs": 2,
+                   "minibatches": 4, "eval_interval": 4, "eval_splits": 4, "workers": 1},
+    "conditioned-ppo": {"total_steps": 6000, "steps_per_env": 64, "num_envs": 8, "epochs": 2, "minibatches": 4,
+                        "eval_interval": 4, "eval_splits": 4, "workers": 1},
+    "sb3": {"total_steps": 6000, "n_steps": 64, "num_policies": 3, "envs_per_policy": 2, "n_epochs": 2,
+            "eval_interval": 4, "eval_splits": 4, "workers": 1},
+}  # fmt: skip
+
+
+def tiny(name: str, **overrides: Any) -> Agent:
+    cls = get_agent(name)
+    return cls(PROBLEM, cls.config_class.for_problem(PROBLEM, **{**TINY[name], **overrides}))
+
+
+@pytest.fixture(scope="module", params=list(TINY))
+def trained(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Agent, Path]:
+    out = tmp_path_factory.mktemp(request.param)
+    return tiny(request.param).learn(out_dir=out, progress=False), out
+
+
+def test_registry_lists_every_agent() -> None:
+    assert set(AGENTS) == {"hyper-morl", "conditioned-ppo", "sb3"}
+    for name, cls in AGENTS.items():
+        assert cls.name == name and cls.summary
+    with pytest.raises(ValueError, match="agent='pgmorl-x' is unknown; expected one of: hyper-morl"):
+        get_agent("pgmorl-x")
+
+
+def test_learn_plans_the_budget_and_evaluates(trained: tuple[Agent, Path]) -> None:
+    agent, out = trained
+    run = agent.run
+    assert agent.finished and run.iteration == run.iterations >= 2
+    assert agent.env_steps == run.planned_steps <= run.total_steps == agent.config.total_steps
+    assert run.history and run.history[-1]["env_steps"] == agent.env_steps and run.eval_env_steps > 0
+    result = FrontResult.load(out / "front.json")
+    assert result.training_env_steps == agent.env_steps
+    assert (out / "config.json").is_file() and (out / "front.png").is_file()
+
+
+def test_save_load_identical_actions(trained: tuple[Agent, Path], tmp_path: Path) -> None:
+    agent, out = trained
+    loaded = morl.load(out)
+    assert type(loaded) is type(agent) and loaded.config == agent.config and loaded.env_steps == agent.env_steps
+    obs = np.random.default_rng(0).normal(size=(6, agent.obs_dim))
+    for w in ([1.0, 0.0], [0.3, 0.7], [0.5, 0.5]):
+        np.testing.assert_array_equal(agent.policy_for(w).predict(obs), loaded.policy_for(w).predict(obs))
+    policy = agent.policy_for([0.6, 0.4])
+    policy.save(tmp_path / "p.npz")
+    again = morl.PreferencePolicy.load(tmp_path / "p.npz")
+    np.testing.assert_array_equal(policy.predict(obs), again.predict(obs))
+    assert again.metadata["agent"] == agent.name
+
+
+def test_batched_prediction_matches_the_standalone_policy(trained: tuple[Agent, Path]) -> None:
+    agent, _ = trained
+    predict_batch = getattr(agent, "predict_batch", None)
+    if predict_batch is None:
+        pytest.skip(f"{agent.name} evaluates through its standalone policies")
+    obs = np.random.default_rng(1).normal(size=(3, agent.obs_dim))
+    prefs = np.array([[1.0, 0.0], [0.3, 0.7], [0.0, 1.0]])
+    one_by_one = np.stack([agent.policy_for(w).predict(o) for o, w in zip(obs, prefs, strict=True)])
+    np.testing.assert_allclose(predict_batch(obs, prefs), one_by_one, rtol=1e-4, atol=1e-5)
+
+
+def test_evaluate_on_given_preferences(trained: tuple[Agent, Path]) -> None:
+    agent, _ = trained
+    result = agent.evaluate(np.array([[0.2, 0.8], [0.9, 0.1]]), episodes=2)
+    assert result.returns.shape == (2, 2) and result.protocol.episodes == 2
+    assert result.training_env_steps == agent.env_steps
+
+
+def test_tensorboard_events_read_back(trained: tuple[Agent, Path]) -> None:
+    agent, out = trained
+    events = EventAccumulator(str(out), size_guidance={"scalars": 0})
+    events.Reload()
+    scalars = set(events.Tags()["scalars"])
+    assert {"train/steps_per_second", "eval/hypervolume", "eval/expected_utility"} <= scalars
+    assert [e.step for e in events.Scalars("eval/hypervolume")][-1] == agent.env_steps
+
+
+def test_resume_refuses_another_config_naming_the_field(trained: tuple[Agent, Path]) -> None:
+    agent, out = trained
+    before = (out / CHECKPOINT).read_bytes()
+    other = tiny(agent.name, seed=7)
+    with pytest.raises(ValueError, match=r"another config \(here vs there: seed=7 vs 0\)"):
+        other.learn(out_dir=out, progress=False)
+    assert (out / CHECKPOINT).read_bytes() == before
+    finished = tiny(agent.name)  # same config: restores the finished run, nothing to do
+    finished.learn(out_dir=out, progress=False)
+    assert finished.finished and finished.env_steps == agent.env_steps
+    assert (out / CHECKPOINT).read_bytes() == before
+
+
+def test_callback_stops_cleanly_and_learn_continues(tmp_path: Path) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def stop_at_three(agent: Agent, info: dict[str, Any]) -> bool:
+        seen.append(info)
+        return info["iteration"] < 3
+
+    agent = tiny("conditioned-ppo").learn(out_dir=tmp_path, progress=False, callback=stop_at_three)
+    assert [i["iteration"] for i in seen] == [1, 2, 3] and agent.run.iteration == 3 and not agent.finished
+    assert seen[0]["env_steps"] > 0 and "policy_loss" in seen[0]["stats"]
+    resumed = tiny("conditioned-ppo")
+    assert resumed.restore(tmp_path) and resumed.run.iteration == 3
+    resumed.learn(out_dir=tmp_path, progress=False)
+    assert resumed.finished and resumed.env_steps == agent.run.planned_steps
+
+
+@pytest.mark.parametrize("bad", [0, -5])
+def test_learn_refuses_a_non_positive_budget(bad: int) -> None:
+    with pytest.raises(ValueError, match=f"total_steps={bad} must be a positive integer"):
+        tiny("hyper-morl").learn(bad, progress=False)
+
+
+def test_learn_refuses_a_fractional_budget() -> None:
+    with pytest.raises(TypeError, match=r"total_steps=1\.9 must be a positive integer"):
+        tiny("hyper-morl").learn(1.9, progress=False)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("config_class", [HyperMORLConfig, ConditionedPPOConfig])
+@pytest.mark.parametrize("name", ["learning_rate", "value_coef", "entropy_coef", "adam_eps", "clip"])
+@pytest.mark.parametrize("value", [math.nan, math.inf, -1.0])
+def test_ppo_settings_reject_bad_numbers(config_class: type, name: str, value: float) -> None:
+    with pytest.raises(ValueError, match=f"^{name}={value!r} must be a"):
+        config_class(**{name: value})
+
+
+def test_config_types_are_checked_with_the_field_named() -> None:
+    with pytest.raises(TypeError, match=r"learning_rate='0.1' must be a finite number > 0 \(got str\)"):
+        HyperMORLConfig(learning_rate="0.1")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"epochs=True must be a positive integer \(got bool\)"):
+        HyperMORLConfig(epochs=True)
+    with pytest.raises(ValueError, match="algo='td3' must be one of 'ppo', 'sac'"):
+        SB3MultiPolicyConfig(algo="td3")
+    with pytest.raises(ValueError, match="unknown config field"):
+        ConditionedPPOConfig.from_dict({"learnig_rate": 1e-3})
+    assert HyperMORLConfig(learning_rate=1).learning_rate == 1.0  # an int is a fine float
+    assert HyperMORLConfig.from_dict({"epochs": 3.0}).epochs == 3  # JSON's whole floats
+
+
+def test_for_problem_defaults() -> None:
+    assert ConditionedPPOConfig.for_problem("MO-Hopper-v3").num_envs == 60
+    assert ConditionedPPOConfig.for_problem("MO-Humanoid-v2").num_envs == 48
+    assert SB3MultiPolicyConfig.for_problem("MO-Hopper-v3").num_policies == 15
+    assert SB3MultiPolicyConfig.for_problem("MO-Swimmer-v2").total_steps == 12_000_000
+
+
+@pytest.mark.parametrize("m,count", [(2, 6), (3, 15), (3, 4), (2, 1)])
+def test_member_weights_spread_over_the_simplex(m: int, count: int) -> None:
+    weights = member_weights(m, count)
+    assert weights.shape == (count, m) and np.allclose(weights.sum(axis=1), 1.0) and (weights >= 0).all()
+    assert len(np.unique(weights, axis=0)) == count
+
+
+@pytest.mark.parametrize("name", list(TINY))
+def test_every_agent_plans_100k_steps_on_every_problem(name: str) -> None:
+    """Schedules scale with the budget: 100k env steps is a valid run everywhere."""
+    cls = get_agent(name)
+    for problem in morl.PROBLEM_IDS:
+        agent = cls(problem, cls.config_class.for_problem(problem, total_steps=100_000))
+        stopped = agent.learn(progress=False, callback=lambda *_: False)
+        assert stopped.run.iterations >= 2 and 0.5 * 100_000 <= stopped.run.planned_steps <= 100_000, problem
+
+
+def test_population_agent_policy_for_uses_the_evaluated_returns(trained: tuple[Agent, Path]) -> None:
+    agent, _ = trained
+    if not hasattr(agent, "pareto_set"):
+        pytest.skip("not a population agent")
+    members = agent.pareto_set()
+    assert len(members) == agent.config.num_policies
+    result = agent.evaluate()
+    assert len(result.preferences) == len(members)  # every member on its own preference
+    for w in ([1.0, 0.0], [0.5, 0.5], [0.0, 1.0]):
+        best = int(np.argmax(result.returns @ np.asarray(w)))
+        np.testing.assert_allclose(agent.policy_for(w).preference, members[best][0])
+
+
+@pytest.mark.parametrize("name", ["conditioned-ppo", "sb3"])
+def test_cli_trains_evaluates_and_samples_any_agent(name: str, tmp_path: Path, capsys: Any) -> None:
+    out = tmp_path / name
+    options = [f"--{k.replace('_', '-')}={v}" for k, v in TINY[name].items() if k != "total_steps"]
+    args = ["train", name, "--problem", PROBLEM, "--steps", str(TINY[name]["total_steps"]), "--out", str(out),
+            "--quiet", *options]  # fmt: skip
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert f"{name} on morl/{PROBLEM}" in text and "hypervolume" in text
+    assert main(["evaluate", str(out)]) == 0
+    assert "hypervolume" in capsys.readouterr().out
+    assert main(["sample", str(out), "--preference", "0.3,0.7"]) == 0
+    assert "episode 0: return [forward_speed=" in capsys.readouterr().out
+    assert main(args) == 0  # the same command again resumes the finished run
+    assert "resuming from" in capsys.readouterr().out
+
+
+def test_cli_agents_lists_them(capsys: Any) -> None:
+    assert main(["agents"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in AGENTS)
