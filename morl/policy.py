@@ -151,8 +151,8 @@ class PreferencePolicy:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write to ``path`` (an .npz file), atomically."""
-        meta = {**self.metadata, "format": FORMAT, "format_version": FORMAT_VERSION, "problem_id": self.problem_id,
-                "activation": self.activation, "squash": self.squash, "preference_input": self.preference_input}  # fmt: skip
+        meta = {**self.metadata, "format": FORMAT, "format_version": FORMAT_VERSION, "problem_id": self.problem_id}
+        meta.update(activation=self.activation, squash=self.squash, preference_input=self.preference_input)
         arrays: dict[str, np.ndarray] = {f"w/{k}": v for k, v in self.weights.items()}
         arrays["preference"] = self.preference
         optional = {"obs_mean": self.obs_mean, "obs_var": self.obs_var, "action_low": self.action_low,

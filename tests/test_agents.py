@@ -222,3 +222,32 @@ def test_cli_agents_lists_them(capsys: Any) -> None:
     assert main(["agents"]) == 0
     out = capsys.readouterr().out
     assert all(name in out for name in AGENTS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["conditioned-ppo", "sb3"])
+def test_resume_after_kill(name: str, tmp_path: Path) -> None:
+    """kill -9 during training, run the same command again: it resumes and ends on the plan."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    options = [f"--{k.replace('_', '-')}={v}" for k, v in TINY[name].items() if k != "total_steps"]
+    args = [sys.executable, "-m", "morl", "train", name, "--problem", PROBLEM, "--steps", "12000", "--out", str(out),
+            "--quiet", *options]  # fmt: skip
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not (out / CHECKPOINT).exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert (out / CHECKPOINT).exists(), "no checkpoint written"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not morl.load(out).finished
+    result = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "resuming from" in result.stdout
+    final = morl.load(out)
+    assert final.finished and final.env_steps == final.run.planned_steps and final.run.total_steps == 12000

@@ -17,8 +17,8 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import morl
-from morl.agents.config import HyperMORLConfig
 from morl.agents.checkpoint import CHECKPOINT
+from morl.agents.config import HyperMORLConfig
 from morl.agents.hyper_morl import HyperMORL
 from morl.cli import main
 from morl.policy import PreferencePolicy

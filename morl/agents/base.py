@@ -275,7 +275,9 @@ class Agent(ABC):
     def _check_same_run(self, payload: dict[str, Any], directory: str | os.PathLike[str]) -> None:
         where = str(Path(directory) / CHECKPOINT) if Path(directory).is_dir() else str(directory)
         if payload["agent"] != self.name:
-            raise ValueError(f"{where!r} holds a run of agent {payload['agent']!r}, not {self.name!r}; use a new out_dir")
+            raise ValueError(
+                f"{where!r} holds a run of agent {payload['agent']!r}, not {self.name!r}; use a new out_dir"
+            )
         if payload["problem_id"] != self.problem_id:
             raise ValueError(f"{where!r} is a checkpoint for {payload['problem_id']}, not {self.problem_id}")
         try:

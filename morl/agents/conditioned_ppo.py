@@ -47,7 +47,6 @@ class ConditionedPPOConfig(PPOSettings, AgentConfig):
         return {**super().defaults_for(problem), "num_envs": grid * envs_per_preference}
 
 
-
 class ConditionedPPO(Agent):
     """One network π(a | s, ω), V(s, ω) ∈ R^m for all preferences."""
 

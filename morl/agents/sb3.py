@@ -135,11 +135,12 @@ class SB3MultiPolicy(Agent):
                                     workers=cfg.workers or None)  # fmt: skip
         if cfg.normalize:
             env = VecNormalize(env, norm_obs=True, norm_reward=True, gamma=cfg.gamma)
-        common = {"learning_rate": cfg.learning_rate, "gamma": cfg.gamma, "seed": self._member_seed(index),
-                  "device": "cpu", "verbose": 0}  # fmt: skip
+        seed = self._member_seed(index)
+        common: dict[str, Any] = {"learning_rate": cfg.learning_rate, "gamma": cfg.gamma, "seed": seed,
+                                  "device": "cpu", "verbose": 0}  # fmt: skip
         if cfg.algo == "ppo":
             batch = cfg.batch_size or 64 * cfg.envs_per_policy
-            model = PPO("MlpPolicy", env, n_steps=self.n_steps, n_epochs=cfg.n_epochs,
+            model: Any = PPO("MlpPolicy", env, n_steps=self.n_steps, n_epochs=cfg.n_epochs,
                         batch_size=min(batch, self.n_steps * cfg.envs_per_policy), **common)  # fmt: skip
         else:
             buffer = max(1, self.per_member * self._steps_per_iteration() // cfg.envs_per_policy)
@@ -267,8 +268,13 @@ class SB3MultiPolicy(Agent):
             squash=squash,
             action_low=self.action_low,
             action_high=self.action_high,
-            metadata={"agent": self.name, "algo": self.config.algo, "member": index,
-                      "member_env_steps": member.counters["num_timesteps"], "versions": versions()},  # fmt: skip
+            metadata={
+                "agent": self.name,
+                "algo": self.config.algo,
+                "member": index,
+                "member_env_steps": member.counters["num_timesteps"],
+                "versions": versions(),
+            },
         )
 
     # ----------------------------------------------------------------------------- persistence
@@ -277,8 +283,10 @@ class SB3MultiPolicy(Agent):
         state: dict[str, Any] = {
             "plan": json.dumps({"per_member": self.per_member, "n_steps": self.n_steps}),
             "last_returns": json.dumps(None if self.last_returns is None else self.last_returns.tolist()),
-            "members": [None if m is None else {"params": m.params, "counters": json.dumps(m.counters),
-                                                "extra": m.extra} for m in self.members],  # fmt: skip
+            "members": [
+                None if m is None else {"params": m.params, "counters": json.dumps(m.counters), "extra": m.extra}
+                for m in self.members
+            ],
         }
         if self._model is not None and self.config.algo == "sac":
             state["replay"] = _replay_state(self._model.replay_buffer)

@@ -11,7 +11,6 @@ surfacing hours later as NaN weights.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import math
 import typing
@@ -41,9 +40,14 @@ def setting(
     return dataclasses.field(default=default, metadata=meta)
 
 
-@functools.cache
+_TYPES: dict[type, dict[str, type]] = {}
+
+
 def _field_types(cls: type) -> dict[str, type]:
-    return {name: hint for name, hint in typing.get_type_hints(cls).items() if not name.startswith("_")}
+    """The resolved annotation of each field (annotations are strings under PEP 563), cached."""
+    if cls not in _TYPES:
+        _TYPES[cls] = {name: hint for name, hint in typing.get_type_hints(cls).items() if not name.startswith("_")}
+    return _TYPES[cls]
 
 
 def _expected(kind: type, meta: typing.Mapping[str, Any]) -> str:
@@ -79,7 +83,7 @@ class Settings:
                 object.__setattr__(self, f.name, value)  # an int is a fine float; store it as one
             if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
                 raise TypeError(f"{f.name}={value!r} must be {expected} (got {type(value).__name__})")
-            if kind is float and not math.isfinite(value):
+            if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError(f"{f.name}={value!r} must be {expected}")
             choices = f.metadata.get("choices")
             if choices and value not in choices:

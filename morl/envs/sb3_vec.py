@@ -78,7 +78,9 @@ class ScalarizedVecEnv(VecEnv):
 
     # SB3 asks these of any VecEnv; the envs here are one batched env, not separate objects.
     def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
-        value = getattr(self, attr_name) if attr_name in ("render_mode", "preference") else getattr(self.venv, attr_name)
+        value = (
+            getattr(self, attr_name) if attr_name in ("render_mode", "preference") else getattr(self.venv, attr_name)
+        )
         return [value for _ in self._get_indices(indices)]
 
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
