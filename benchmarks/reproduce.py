@@ -7,27 +7,27 @@ hypervolume with the authors' table (9 seeds, MuJoCo 2.0; numbers on MuJoCo 3+/4
 shift). Prints and writes ``benchmarks/results/reproduce-<problem>-seed<S>.json`` with the
 wall-clock time.
 
-Usage: python benchmarks/reproduce.py MO-Swimmer-v2 [--seed 0] [--steps N] [--out runs/reproduce-...]
-A killed run resumes when started again with the same arguments.
+Usage: python benchmarks/reproduce.py MO-Swimmer-v2 [--seed 0] [--steps N] [--out DIR]
+The run directory defaults to ~/morl-runs/reproduce-<problem>-seed<S> (outside the work tree, so a
+later session on the same machine finds it); a killed run resumes when started again with the
+same arguments. The record names the git commit, the versions and the command.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
-
-import mujoco
-import torch
 
 import morl
 from morl.agents.config import HyperMORLConfig
 from morl.agents.hyper_morl import HyperMORL
 from morl.evaluation import FrontResult
+from morl.versions import versions
 
 # The authors' shipped runs (9 seeds each, HV at reference point 0): mean, std, min, max; hours.
 AUTHORS = {
@@ -58,22 +58,12 @@ def main() -> None:
     if args.steps:
         overrides["total_steps"] = args.steps
     config = HyperMORLConfig.for_problem(args.problem, **overrides)
-    out = Path(args.out or f"runs/reproduce-{args.problem}-seed{args.seed}")
-    timing = out / "wall_clock.json"
-    previous = json.loads(timing.read_text())["seconds"] if timing.exists() else 0.0
-    if (out / "checkpoint.pt").exists():
-        agent = HyperMORL.load(out, problem_id=args.problem)
-        if args.eval_interval:  # evaluations use their own envs and no training RNG: safe to change
-            agent.config = dataclasses.replace(agent.config, eval_interval=args.eval_interval)
-    else:
-        agent = HyperMORL(args.problem, config)
-    start = time.time()
-    try:
-        agent.learn(out_dir=out)
-    finally:
-        out.mkdir(parents=True, exist_ok=True)
-        timing.write_text(json.dumps({"seconds": previous + time.time() - start}))
-    train_seconds = previous + time.time() - start
+    out = Path(args.out or Path.home() / "morl-runs" / f"reproduce-{args.problem}-seed{args.seed}")
+    agent = HyperMORL(args.problem, config)
+    if agent.restore(out):
+        print(f"resuming {out} at {agent.env_steps:,} env steps")
+    agent.learn(out_dir=out)
+    train_seconds = agent.run.wall_time  # training and its periodic evaluations, summed over resumes
     eval_start = time.time()
     result: FrontResult = agent.evaluate()
     eval_seconds = time.time() - eval_start
@@ -91,14 +81,15 @@ def main() -> None:
         "num_non_dominated": result.metrics.num_non_dominated,
         "authors_hv": {"mean": mean, "std": std, "min": low, "max": high},
         "verdict": f"{verdict} the authors' range",
-        "train_wall_clock_s": train_seconds,
+        "train_wall_clock_s": train_seconds,  # includes the periodic evaluations
         "final_eval_wall_clock_s": eval_seconds,
         "authors_wall_clock_h": hours,
         "training_env_steps": agent.env_steps,
-        "evaluation_env_steps_during_training": agent.state.eval_env_steps,
+        "evaluation_env_steps_during_training": agent.run.eval_env_steps,
         "protocol": result.protocol.describe(),
         "machine": f"{os.cpu_count()} cores, python {platform.python_version()}",
-        "versions": {"morl": morl.__version__, "mujoco": mujoco.__version__, "torch": str(torch.__version__)},
+        "versions": versions(),
+        "command": "python benchmarks/reproduce.py " + " ".join(sys.argv[1:]),
     }
     print(json.dumps(summary, indent=1))
     results = Path(__file__).parent / "results"

@@ -1,19 +1,21 @@
-"""End-to-end training throughput on MO-HalfCheetah-v2: Hyper-MORL vs Stable-Baselines3 PPO.
+"""End-to-end training throughput on MO-HalfCheetah-v2: every agent vs Stable-Baselines3 PPO.
 
-In one run on this machine:
+In one run on this machine, through the agents' public API only (``learn`` with a per-iteration
+callback that times each iteration and stops after a few):
 
-* Hyper-MORL with the authors' settings (rollout + PPO update, no evaluation): env-steps/s of a
-  warm-up iteration (1 policy × 4 envs × 2048 steps) and of a Pareto-set-learning iteration
-  (6 policies × 4 envs × 2048 steps, one batched forward pass for all 24 envs, 10 epochs × 32
-  mini-batches per preference), combined with the budget's split (15 % warm-up) into the rate
-  of a whole run;
-* the same with 8 envs per preference and 1024 steps (the same samples per iteration);
-* Stable-Baselines3 PPO ("MlpPolicy", default settings, one env) on the problem scalarised with
-  the equal preference;
+* Hyper-MORL with the authors' settings (2048 steps × 4 envs per preference, 10 epochs × 32
+  mini-batches): env-steps/s of warm-up iterations (1 policy × 4 envs) and of Pareto-set-learning
+  iterations (6 policies × 4 envs, one batched forward pass for all 24 envs), combined with the
+  budget's split (15 % warm-up) into the rate of a whole run (evaluation excluded; the warm-up
+  fraction is lowered here only to reach PSL sooner, the iterations themselves are unchanged);
+* conditioned PPO (one network, 24 envs with a preference each, the same PPO settings);
+* the ``sb3`` agent: SB3 PPO (defaults, VecNormalize) on morl's vector env with 4 envs;
+* Stable-Baselines3 PPO ("MlpPolicy", default settings) on one scalarised env (``DummyVecEnv``);
 * the raw physics rate (``mujoco.rollout``, all cores, see ``env_throughput.py``);
 
-and prints the ratios. Every rate is the best of ``--iterations`` timed iterations (the one least
-disturbed by other load on a shared machine), for both sides of a ratio alike.
+and prints the ratios. Every rate is the best of ``--iterations`` timed iterations (the first of
+each kind is not timed: it starts worker processes and warms caches), for both sides of a ratio
+alike: the VM's speed varies between runs.
 Usage: python benchmarks/train_throughput.py [--iterations 4] [--out FILE]
 """
 
@@ -26,14 +28,15 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import mujoco
 import torch
 
 import morl
-from morl.agents.config import HyperMORLConfig
-from morl.agents.hyper_morl import HyperMORL
-from morl.agents.ppo import ppo_update
+from morl.agents import get_agent
+from morl.agents.base import Agent
+from morl.versions import versions
 
 sys.path.insert(0, str(Path(__file__).parent))
 from env_throughput import time_raw
@@ -41,29 +44,36 @@ from env_throughput import time_raw
 PROBLEM = "MO-HalfCheetah-v2"
 
 
-def hyper_morl_rates(iterations: int, **overrides: int) -> tuple[float, float]:
-    """(warm-up, PSL) env-steps/s of rollout + update: the best of ``iterations`` each."""
-    config = HyperMORLConfig.for_problem(PROBLEM, **overrides)
-    agent = HyperMORL(PROBLEM, config)
-    torch.set_num_threads(config.torch_threads)  # as HyperMORL.learn does
-    agent._plan(config.total_steps)
-    rates = []
-    for phase in ("warmup", "psl"):
-        if phase == "psl":
-            agent._start_psl()
-        k = 1 if phase == "warmup" else agent.sampler.num_preferences
-        collector = agent._collector(k, None)
-        best = 0.0
-        for i in range(iterations + 1):  # the first iteration warms up caches and workers
-            start = time.perf_counter()
-            prefs = agent._stage_preferences()
-            rollout = collector.collect(agent.layout, agent.parameters_for(prefs), prefs, agent.generator)
-            ppo_update(agent.layout, agent._trainable(prefs), agent.optimizer, rollout, config.ppo, agent.generator)
-            if i > 0:
-                best = max(best, rollout.env_steps / (time.perf_counter() - start))
-        collector.close()
-        rates.append(best)
-    return rates[0], rates[1]
+class IterationTimer:
+    """A learn() callback: env-steps/s of each iteration by kind, stopping after ``per_kind``
+    timed iterations of every kind in ``kinds`` (the first of each kind is not timed)."""
+
+    def __init__(self, kind: Any, kinds: tuple[str, ...], per_kind: int) -> None:
+        self.kind, self.kinds, self.per_kind = kind, kinds, per_kind
+        self.rates: dict[str, list[float]] = {k: [] for k in kinds}
+        self.seen: dict[str, int] = dict.fromkeys(kinds, 0)
+        self.last_time, self.last_steps = time.perf_counter(), 0
+
+    def __call__(self, agent: Agent, info: dict[str, Any]) -> bool:
+        now = time.perf_counter()
+        kind = self.kind(agent)
+        if self.seen[kind] > 0:  # the first iteration of a kind starts workers: not timed
+            self.rates[kind].append((info["env_steps"] - self.last_steps) / (now - self.last_time))
+        self.seen[kind] += 1
+        self.last_time, self.last_steps = time.perf_counter(), info["env_steps"]
+        return any(len(self.rates[k]) < self.per_kind for k in self.kinds)
+
+    def best(self, kind: str) -> float:
+        return max(self.rates[kind])
+
+
+def agent_rates(name: str, iterations: int, kind: Any = lambda a: "run", kinds: tuple[str, ...] = ("run",),
+                **overrides: Any) -> dict[str, float]:  # fmt: skip
+    cls = get_agent(name)
+    config = cls.config_class.for_problem(PROBLEM, eval_interval=1_000_000, **overrides)
+    timer = IterationTimer(kind, kinds, iterations)
+    cls(PROBLEM, config).learn(progress=False, callback=timer)
+    return {k: timer.best(k) for k in kinds}
 
 
 def whole_run_rate(warmup_rate: float, psl_rate: float, warmup_fraction: float = 0.15) -> float:
@@ -90,31 +100,36 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=4, help="timed iterations per measurement (best kept)")
     parser.add_argument("--out", help="also write the results as JSON")
     args = parser.parse_args()
-    print(
-        f"morl {morl.__version__}, mujoco {mujoco.__version__}, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), python {platform.python_version()}, {os.cpu_count()} cores"
-    )
     threads = torch.get_num_threads()
-    warm, psl = hyper_morl_rates(args.iterations)
-    warm8, psl8 = hyper_morl_rates(args.iterations, envs_per_preference=8, steps_per_env=1024)
-    torch.set_num_threads(threads)  # SB3 with torch's default
+    header = (
+        f"morl {morl.__version__}, mujoco {mujoco.__version__}, torch {torch.__version__} ({threads} threads), "
+        f"python {platform.python_version()}, {os.cpu_count()} cores"
+    )
+    print(header)
+    produced_by = versions()  # the commit as the run starts
+    hyper = agent_rates("hyper-morl", args.iterations, kind=lambda a: a.phase, kinds=("warmup", "psl"),
+                        total_steps=2_000_000, warmup_fraction=0.02)  # fmt: skip
+    conditioned = agent_rates("conditioned-ppo", args.iterations)
+    sb3_agent = agent_rates("sb3", args.iterations)
+    torch.set_num_threads(threads)  # SB3 alone with torch's default
     sb3 = sb3_rate(args.iterations)
     raw = time_raw(f"morl/{PROBLEM}", 64, 200, os.cpu_count() or 1, 3)
     rows = {
-        "hyper_morl_warmup": warm,
-        "hyper_morl_psl": psl,
-        "hyper_morl_run": whole_run_rate(warm, psl),
-        "hyper_morl_8envs_warmup": warm8,
-        "hyper_morl_8envs_psl": psl8,
-        "hyper_morl_8envs_run": whole_run_rate(warm8, psl8),
-        "sb3_ppo": sb3,
+        "hyper_morl_warmup": hyper["warmup"],
+        "hyper_morl_psl": hyper["psl"],
+        "hyper_morl_run": whole_run_rate(hyper["warmup"], hyper["psl"]),
+        "conditioned_ppo": conditioned["run"],
+        "sb3_agent_4envs": sb3_agent["run"],
+        "sb3_ppo_one_env": sb3,
         "raw_physics": raw,
     }
     print(f"{PROBLEM}: training env-steps/s (rollout + update, all cores)")
     for name, value in rows.items():
         print(f"  {name:26s} {value:10.0f}   x{value / sb3:5.1f} SB3   {value / raw:5.2f} of raw physics")
     if args.out:
-        Path(args.out).write_text(json.dumps(rows, indent=1) + "\n")
+        record = {"rates": rows, "versions": produced_by, "machine": header,
+                  "command": "python benchmarks/train_throughput.py " + " ".join(sys.argv[1:])}  # fmt: skip
+        Path(args.out).write_text(json.dumps(record, indent=1) + "\n")
 
 
 if __name__ == "__main__":
