@@ -9,15 +9,49 @@ status 2; no traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 import morl
 from morl.envs.registration import PROBLEM_IDS, get_problem
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage block), like the library's errors."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive integer")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a non-negative integer seed") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a non-negative integer seed")
+    return value
+
+
+def _path(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} must be a non-empty path")
+    return text
 
 
 def _cmd_envs(args: argparse.Namespace) -> int:
@@ -76,11 +110,10 @@ def _train(agent_name: str, problem_id: str, overrides: dict[str, Any], out: Any
     if agent.restore(out):
         print(f"resuming from {out / 'checkpoint.pt'} at {agent.env_steps:,} env steps")
     cfg = agent.config
+    run = agent.prepare()
     print(f"{agent_name} on {problem_id}: {cfg.total_steps:,} env steps, seed {cfg.seed}, output {out}")
+    print(f"plan: {run.planned_steps:,} env steps in {run.iterations} whole iterations")
     agent.learn(out_dir=out, progress=not quiet)
-    if agent.run.planned_steps != cfg.total_steps:
-        print(f"planned {agent.run.planned_steps:,} of the {cfg.total_steps:,} env steps in "
-              f"{agent.run.iterations} whole iterations")  # fmt: skip
     return agent
 
 
@@ -169,8 +202,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _check_writable(directory: Any) -> None:
-    import os
-
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -187,12 +218,15 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     path = Path(args.path)
     if path.is_dir():
+        from morl.io import DirectoryLock
         from morl.plotting import plot_front
 
         agent = morl.load(path)
-        result = agent.evaluate(episodes=args.episodes, seed=args.seed)
-        _check_writable(path)
-        result.save(path / "front.json")
+        if not os.access(path, os.W_OK):  # before the evaluation, not after it
+            raise PermissionError(f"run directory {str(path)!r} is not writable (front.json is written there)")
+        with DirectoryLock(path):  # not while a training writes the same directory
+            result = agent.evaluate(episodes=args.episodes, seed=args.seed)
+            result.save(path / "front.json")
         plot = Path(args.plot) if args.plot else path / "front.png"
         plot_front(result, plot)
         print(format_metrics(result))
@@ -298,40 +332,44 @@ def format_metrics(result: Any) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="morl", description="Multi-objective robot control.")
+    parser = _Parser(prog="morl", description="Multi-objective robot control.")
     parser.add_argument("--version", action="version", version=f"morl {morl.__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     envs = sub.add_parser("envs", help="list the benchmark problems")
     envs.set_defaults(func=_cmd_envs)
     demo = sub.add_parser("demo", help="train Hyper-MORL quickly on a default problem, evaluate, plot, sample")
     demo.add_argument("--problem", default="MO-HalfCheetah-v2")
-    demo.add_argument("--steps", type=int, help=f"training env steps (default {DEMO_PRESET['total_steps']:,})")
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--out", default="runs/demo", help="output directory (resumes if it holds the same run)")
+    demo.add_argument(
+        "--steps", type=_positive_int, help=f"training env steps (default {DEMO_PRESET['total_steps']:,})"
+    )
+    demo.add_argument("--seed", type=_seed, default=0)
+    demo.add_argument(
+        "--out", type=_path, default="runs/demo", help="output directory (resumes if it holds the same run)"
+    )
     demo.add_argument("--preference", help="the preference to sample (default: equal weights)")
     demo.add_argument("--quiet", action="store_true")
     demo.set_defaults(func=_cmd_demo)
     rollout = sub.add_parser("random-rollout", help="roll out a random policy on the problems, print return vectors")
     rollout.add_argument("--problems", nargs="*", help="problem ids (default: all seven)")
-    rollout.add_argument("--envs", type=int, default=8, help="episodes per problem, run in parallel")
-    rollout.add_argument("--seed", type=int, default=0)
+    rollout.add_argument("--envs", type=_positive_int, default=8, help="episodes per problem, run in parallel")
+    rollout.add_argument("--seed", type=_seed, default=0)
     rollout.add_argument("--workers", type=int, default=None, help="processes stepping the physics")
     rollout.set_defaults(func=_cmd_random_rollout)
     evaluate = sub.add_parser("evaluate", help="evaluate a trained run's front, or print a saved front result")
     evaluate.add_argument("path", help="a run directory (checkpoint) or a front result JSON file")
-    evaluate.add_argument("--plot", help="write the front plot to this PNG file")
-    evaluate.add_argument("--episodes", type=int, default=1, help="episodes per preference (run directory)")
-    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--plot", type=_path, help="write the front plot to this PNG file")
+    evaluate.add_argument("--episodes", type=_positive_int, default=1, help="episodes per preference (run directory)")
+    evaluate.add_argument("--seed", type=_seed, default=0)
     evaluate.set_defaults(func=_cmd_evaluate)
     sample = sub.add_parser("sample", help="run the policy for one preference and print its return vector")
     sample.add_argument("path", help="a run directory, or a policy file saved with --save-policy")
     sample.add_argument("--preference", help="comma-separated weights, e.g. 0.3,0.7")
-    sample.add_argument("--episodes", type=int, default=1)
-    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--episodes", type=_positive_int, default=1)
+    sample.add_argument("--seed", type=_seed, default=0)
     sample.add_argument(
-        "--video", help="write episode 0 as an animated GIF (needs an OpenGL context, e.g. MUJOCO_GL=egl)"
+        "--video", type=_path, help="write episode 0 as an animated GIF (needs an OpenGL context, e.g. MUJOCO_GL=egl)"
     )
-    sample.add_argument("--save-policy", help="save the standalone policy (.npz) to this file")
+    sample.add_argument("--save-policy", type=_path, help="save the standalone policy (.npz) to this file")
     sample.set_defaults(func=_cmd_sample)
     agents = sub.add_parser("agents", help="list the agents, one line each")
     agents.set_defaults(func=_cmd_agents)
@@ -343,13 +381,13 @@ def _add_train_parser(sub: Any) -> None:
     from morl.agents import AGENTS
 
     train = sub.add_parser("train", help="train an agent (see `morl agents`)")
-    agents = train.add_subparsers(dest="agent", required=True, metavar="AGENT")
+    agents = train.add_subparsers(dest="agent", required=True, metavar="AGENT", parser_class=_Parser)
     for name, cls in AGENTS.items():
         parser = agents.add_parser(name, help=cls.summary, description=cls.summary)
         parser.add_argument("--problem", required=True, help="problem id, e.g. MO-HalfCheetah-v2")
-        parser.add_argument("--steps", type=int, help="training env steps (default: the problem's paper budget)")
-        parser.add_argument("--out", required=True, help="output directory (checkpoint, front, logs); resumes a run "
-                            "of the same config")  # fmt: skip
+        parser.add_argument("--steps", type=_positive_int, help="training env steps (default: the paper budget)")
+        out_help = "output directory (checkpoint, front, logs); resumes a run of the same config"
+        parser.add_argument("--out", type=_path, required=True, help=out_help)
         parser.add_argument("--quiet", action="store_true", help="no progress bar")
         group = parser.add_argument_group("config (defaults: the agent's settings for the problem)")
         for field_name, kind, default, text in cls.config_class.field_help():
@@ -368,14 +406,22 @@ def _add_train_parser(sub: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    user_errors = (ValueError, TypeError, FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError,
+                   BlockingIOError)  # fmt: skip
     try:
         return int(args.func(args))
-    except (ValueError, TypeError, FileNotFoundError, PermissionError, NotADirectoryError) as error:
+    except user_errors as error:
         print(f"morl {args.command}: error: {error}", file=sys.stderr)
         return 2
-    except RuntimeError as error:  # an environment problem, such as no OpenGL context for --video
-        print(f"morl {args.command}: error: {error}", file=sys.stderr)
+    except (RuntimeError, OSError) as error:  # the machine's: no OpenGL context for --video, disk full
+        detail = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        where = f" ({error.filename})" if isinstance(error, OSError) and error.filename else ""
+        print(f"morl {args.command}: error: {detail}{where}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"morl {args.command}: interrupted; a run directory keeps its last checkpoint and resumes from it",
+              file=sys.stderr)  # fmt: skip
+        return 130
 
 
 if __name__ == "__main__":

@@ -122,11 +122,24 @@ class FrontResult:
         try:
             protocol = dict(data["protocol"])
             protocol["ref_point"] = tuple(protocol["ref_point"])
+            preferences = np.asarray(data["preferences"], dtype=np.float64)
+            returns = np.asarray(data["returns"], dtype=np.float64)
+            episode_returns = np.asarray(data["episode_returns"], dtype=np.float64)
+            front_indices = tuple(int(i) for i in data["front_indices"])
+            count, m = preferences.shape if preferences.ndim == 2 else (-1, -1)
+            if (m < 1 or returns.shape != (count, m) or episode_returns.ndim != 3
+                    or episode_returns.shape[::2] != (count, m) or len(protocol["ref_point"]) != m
+                    or any(not 0 <= i < count for i in front_indices)):  # fmt: skip
+                raise ValueError(
+                    f"inconsistent shapes: preferences {preferences.shape}, returns {returns.shape}, "
+                    f"episode_returns {episode_returns.shape}, ref_point of {len(protocol['ref_point'])}, "
+                    f"front_indices {list(front_indices)}"
+                )
             return cls(
-                preferences=np.asarray(data["preferences"], dtype=np.float64),
-                returns=np.asarray(data["returns"], dtype=np.float64),
-                episode_returns=np.asarray(data["episode_returns"], dtype=np.float64),
-                front_indices=tuple(int(i) for i in data["front_indices"]),
+                preferences=preferences,
+                returns=returns,
+                episode_returns=episode_returns,
+                front_indices=front_indices,
                 metrics=FrontMetricsResult(**data["metrics"]),
                 protocol=EvaluationProtocol(**protocol),
                 env_steps=int(data["env_steps"]),
@@ -213,8 +226,10 @@ def evaluate_front(
     derived from the data). Returns are summed with ``discount`` (1.0: undiscounted) and averaged
     over ``episodes``; env i of the batch is seeded with ``seed + i``.
     """
-    if episodes < 1:
-        raise ValueError(f"episodes={episodes} must be >= 1")
+    if isinstance(episodes, bool) or not isinstance(episodes, (int, np.integer)) or episodes < 1:
+        raise ValueError(f"episodes={episodes!r} must be a positive integer")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed={seed!r} must be a non-negative integer")
     if not 0.0 < discount <= 1.0:
         raise ValueError(f"discount={discount} must be in (0, 1]")
     benchmark = problem.removeprefix("morl/") in {p.removeprefix("morl/") for p in PROBLEM_IDS}

@@ -6,21 +6,36 @@ import os
 import tempfile
 from pathlib import Path
 
+TEMP_SUFFIX = ".tmp"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``path``, fsync it, then rename it over ``path``.
 
-    A crash leaves either the old file or the new one, never a mix. Raises PermissionError or
-    FileNotFoundError (naming the directory) when the directory is not writable or missing.
+    A crash leaves either the old file or the new one, never a mix (and possibly a stale
+    ``.NAME.*.tmp`` beside it, which :func:`remove_stale_temporaries` clears). The file gets the
+    permissions an ordinary ``open`` would give it (0666 less the umask), not mkstemp's 0600.
+    Raises PermissionError, FileNotFoundError or IsADirectoryError naming the path.
     """
     target = Path(path)
+    if not target.name:
+        raise ValueError(f"path={str(path)!r} names no file")
+    if target.is_dir():
+        raise IsADirectoryError(f"{str(target)!r} is a directory; expected a file path")
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         raise FileNotFoundError(f"directory {str(directory)!r} does not exist (writing {str(target)!r})")
     if not os.access(directory, os.W_OK):
         raise PermissionError(f"directory {str(directory)!r} is not writable (writing {str(target)!r})")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=directory)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -34,3 +49,59 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def remove_stale_temporaries(directory: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporary files that writes killed half-way left in ``directory`` (call it only
+    while holding the directory's lock: a running writer's temporary file looks the same)."""
+    removed = []
+    for stale in Path(directory).glob(f".*{TEMP_SUFFIX}"):
+        if stale.is_file():
+            stale.unlink(missing_ok=True)
+            removed.append(stale)
+    return removed
+
+
+class DirectoryLock:
+    """An exclusive lock on a run directory, so that two processes never write one run.
+
+    ``fcntl.flock`` on ``DIR/.lock``: the kernel releases it when the holder exits, however it
+    exits (``kill -9`` included), so a crashed run never leaves the directory locked. Acquiring a
+    lock another process holds raises BlockingIOError naming the directory and the holder's pid.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.path = Path(directory) / ".lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise BlockingIOError(
+                f"{str(self.path.parent)!r} is in use by another morl process (pid {holder}); "
+                "wait for it to finish or use another directory"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            import fcntl
+
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> DirectoryLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

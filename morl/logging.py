@@ -17,13 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from morl.evaluation import FrontResult
+from morl.io import atomic_write_text
 from morl.plotting import front_figure
 
 
 class MetricsWriter:
     """Writes scalars (and front figures) to ``logdir``: TensorBoard events and ``metrics.jsonl``."""
 
-    def __init__(self, logdir: str | os.PathLike[str], *, tensorboard: bool = True, jsonl: bool = True) -> None:
+    def __init__(self, logdir: str | os.PathLike[str], *, tensorboard: bool = True, jsonl: bool = True,
+                 resume_step: int | None = None) -> None:  # fmt: skip
+        """With ``resume_step`` (a run resumed from its checkpoint at that step), what was logged
+        after it (by iterations a kill lost) is dropped: ``metrics.jsonl`` rows with a larger
+        step, and TensorBoard events from ``resume_step + 1`` on (its ``purge_step``)."""
         self.logdir = Path(logdir)
         try:
             self.logdir.mkdir(parents=True, exist_ok=True)
@@ -33,8 +38,12 @@ class MetricsWriter:
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 
-            self._tb = SummaryWriter(log_dir=str(self.logdir))
-        self._jsonl = open(self.logdir / "metrics.jsonl", "a", encoding="utf-8") if jsonl else None
+            purge = None if resume_step is None else resume_step + 1
+            self._tb = SummaryWriter(log_dir=str(self.logdir), purge_step=purge)
+        path = self.logdir / "metrics.jsonl"
+        if jsonl and resume_step is not None and path.exists():
+            _truncate_jsonl(path, resume_step)
+        self._jsonl = open(path, "a", encoding="utf-8") if jsonl else None
 
     def write(self, step: int, values: Mapping[str, float | int | None]) -> None:
         """Scalars at ``step`` (None values are skipped in TensorBoard, kept as null in JSON)."""
@@ -70,6 +79,20 @@ class MetricsWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _truncate_jsonl(path: Path, last_step: int) -> None:
+    """Keep the rows of ``path`` up to ``last_step`` (and any line that is not a row, untouched
+    but for a torn last line, which a kill during a write leaves)."""
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(row, dict) or not isinstance(row.get("step"), int) or row["step"] <= last_step:
+            kept.append(line)
+    atomic_write_text(path, "".join(f"{line}\n" for line in kept))
 
 
 class Progress:

@@ -36,10 +36,11 @@ def validate_preference(preference: PreferenceLike, num_objectives: int, *, name
         raise ValueError(f"{name}={shown} has NaN or infinite entries; expected finite non-negative weights")
     if np.any(array < 0):
         raise ValueError(f"{name}={shown} has negative entries; expected non-negative weights")
-    total = float(array.sum())
-    if total <= 0.0:
+    largest = float(array.max())
+    if largest <= 0.0:
         raise ValueError(f"{name}={shown} sums to 0; expected at least one positive weight")
-    return array / total
+    scaled = array / largest  # first to [0, 1]: a sum of huge weights (1e308 + 1e308) would overflow
+    return scaled / scaled.sum()
 
 
 # The papers' evaluation sets: 200 evenly spaced preferences for m=2, 406 (27 splits) for m=3.

@@ -33,7 +33,7 @@ from morl.agents.checkpoint import CHECKPOINT, has_checkpoint, read_checkpoint, 
 from morl.agents.settings import AgentConfig
 from morl.envs.registration import get_problem
 from morl.evaluation import FrontResult, evaluate_front
-from morl.io import atomic_write_text
+from morl.io import DirectoryLock, atomic_write_text, remove_stale_temporaries
 from morl.policy import PreferencePolicy
 from morl.preferences import evaluation_preferences, simplex_grid
 
@@ -140,11 +140,32 @@ class Agent(ABC):
         (``info``: iteration, env_steps, the training statistics, the metrics when evaluated);
         returning False stops cleanly after the checkpoint, and a later ``learn`` continues.
         """
-        budget = self._budget(total_steps)
         out = Path(out_dir) if out_dir is not None else None
+        lock = None
         if out is not None:
             _prepare_out_dir(out)
-            self._attach(out)
+            lock = DirectoryLock(out)
+            lock.acquire()  # one process per run directory
+        try:
+            if out is not None:
+                remove_stale_temporaries(out)  # of writes a kill interrupted
+                self._attach(out)
+            self.prepare(total_steps)
+            if out is not None:
+                atomic_write_text(out / "config.json", self.config.to_json())
+            if not self.finished:
+                self._train(out, progress, callback)
+        finally:
+            if lock is not None:
+                lock.release()
+        return self
+
+    def prepare(self, total_steps: int | None = None) -> RunState:
+        """Plan ``total_steps`` (default: the config's budget) if this run is not planned yet,
+        and return the run state: ``planned_steps`` (the whole iterations that fit the budget)
+        and ``iterations`` say up front what ``learn`` will do. A planned run refuses another
+        budget."""
+        budget = self._budget(total_steps)
         if self.run.iterations == 0:
             self.run.iterations, self.run.planned_steps = self._plan(budget)
             self.run.total_steps = budget
@@ -153,13 +174,14 @@ class Agent(ABC):
                 f"total_steps={budget} differs from this run's budget {self.run.total_steps}; "
                 "a run continues with the budget it was planned for"
             )
-        if out is not None:
-            atomic_write_text(out / "config.json", self.config.to_json())
-        if self.finished:
-            return self
+        return self.run
+
+    def _train(self, out: Path | None, progress: bool, callback: Callback | None) -> None:
         from morl.logging import MetricsWriter, Progress
 
-        writer = MetricsWriter(out) if out is not None else None
+        # Logs keep each iteration once: rows after the checkpoint (of iterations a kill lost)
+        # are dropped, and TensorBoard purges its events past that step.
+        writer = MetricsWriter(out, resume_step=self.run.env_steps) if out is not None else None
         bar = Progress(self.run.planned_steps, self.run.env_steps, enabled=progress)
         try:
             with torch_threads(self.config.torch_threads):
@@ -171,7 +193,6 @@ class Agent(ABC):
             bar.close()
             if writer is not None:
                 writer.close()
-        return self
 
     def evaluate(self, preferences: np.ndarray | None = None, **kwargs: Any) -> FrontResult:
         """The front on the paper protocol (:func:`morl.evaluation.evaluate_front`): the papers'

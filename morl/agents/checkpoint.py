@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from morl.io import atomic_write_bytes
@@ -74,3 +75,25 @@ def read_checkpoint(directory: str | os.PathLike[str], agent: str | None = None)
     if agent is not None and payload["agent"] != agent:
         raise ValueError(f"{str(path)!r} is a checkpoint of agent {payload['agent']!r}, not {agent!r}")
     return payload
+
+
+def to_tensors(value: Any) -> Any:
+    """Nested dicts/lists of numpy arrays → the same with tensors (what weights_only loads)."""
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(value))
+    if isinstance(value, dict):
+        return {k: to_tensors(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_tensors(v) for v in value]
+    return value
+
+
+def to_arrays(value: Any) -> Any:
+    """The inverse of :func:`to_tensors`."""
+    if isinstance(value, torch.Tensor):
+        return value.numpy()
+    if isinstance(value, dict):
+        return {k: to_arrays(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_arrays(v) for v in value]
+    return value

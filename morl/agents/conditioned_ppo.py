@@ -19,9 +19,10 @@ import numpy as np
 import torch
 
 from morl.agents.base import Agent, Iteration
+from morl.agents.checkpoint import to_arrays, to_tensors
 from morl.agents.networks import TargetNetworkLayout, actor_arrays, mlp
 from morl.agents.normalization import RunningMeanStd, normalize_observations
-from morl.agents.ppo import Collector, PPOSettings, RowPreferences, plan_rollout, ppo_update
+from morl.agents.ppo import Collector, CollectorSlot, PPOSettings, RowPreferences, plan_rollout, ppo_update
 from morl.agents.settings import AgentConfig, setting
 from morl.envs.problem import Problem
 from morl.policy import PreferencePolicy
@@ -65,7 +66,7 @@ class ConditionedPPO(Agent):
         self.obs_stats = RunningMeanStd.zeros((self.obs_dim,))
         self.ret_stats = RunningMeanStd.zeros((self.m,))
         self.steps = 0  # rollout length of the plan
-        self._collector: Collector | None = None
+        self._slot = CollectorSlot()
 
     def _plan(self, budget: int) -> tuple[int, int]:
         cfg = self.config
@@ -82,25 +83,27 @@ class ConditionedPPO(Agent):
 
     def _train_iteration(self) -> Iteration:
         cfg = self.config
-        if self._collector is None:
-            rows = RowPreferences(cfg.num_envs, self.m, self.preference_rng)
-            self._collector = Collector(self.problem_id, 1, cfg.num_envs, cfg.ppo,
-                                        seed=cfg.seed + 7919 * (self.run.iteration + 1),
-                                        workers=cfg.workers or None, obs_stats=self.obs_stats,
-                                        return_stats=self.ret_stats, row_preferences=rows)  # fmt: skip
+
+        def make(in_flight: dict[str, Any] | None) -> Collector:
+            current = None if in_flight is None else in_flight["row_preferences"]
+            rows = RowPreferences(cfg.num_envs, self.m, self.preference_rng, current=current)
+            seed = cfg.seed + 7919 * (self.run.iteration + 1)
+            return Collector(self.problem_id, 1, cfg.num_envs, cfg.ppo, seed=seed, workers=cfg.workers or None,
+                             obs_stats=self.obs_stats, return_stats=self.ret_stats, row_preferences=rows,
+                             in_flight=in_flight)  # fmt: skip
+
+        collector = self._slot.open(make)
         lr = cfg.learning_rate * (1.0 - self.run.iteration / self.run.iterations)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        rollout = self._collector.collect(self.layout, self.theta.detach(), None, self.generator, steps=self.steps)
+        rollout = collector.collect(self.layout, self.theta.detach(), None, self.generator, steps=self.steps)
         stats = ppo_update(self.layout, lambda: self.theta, self.optimizer, rollout, cfg.ppo, self.generator)
         stats["learning_rate"] = lr
         label = f"iteration {self.run.iteration + 1}/{self.run.iterations}"
         return Iteration(rollout.env_steps, stats, rollout.episode_returns, label)
 
     def _release(self) -> None:
-        if self._collector is not None:
-            self._collector.close()
-            self._collector = None
+        self._slot.close()
 
     def policy_for(self, preference: Any) -> PreferencePolicy:
         """The standalone policy for ``preference``: the network with ω fixed as its input."""
@@ -135,6 +138,7 @@ class ConditionedPPO(Agent):
             "ret_stats": json.dumps(self.ret_stats.state()),
             "preference_rng": json.dumps(self.preference_rng.bit_generator.state),
             "torch_rng": self.generator.get_state(),
+            "in_flight": to_tensors(self._slot.state()),
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -146,3 +150,4 @@ class ConditionedPPO(Agent):
         self.ret_stats = RunningMeanStd.from_state(json.loads(state["ret_stats"]))
         self.preference_rng.bit_generator.state = json.loads(state["preference_rng"])
         self.generator.set_state(state["torch_rng"])
+        self._slot.in_flight = to_arrays(state["in_flight"])

@@ -26,11 +26,12 @@ import numpy as np
 import torch
 
 from morl.agents.base import Agent, Iteration
+from morl.agents.checkpoint import to_arrays, to_tensors
 from morl.agents.config import HyperMORLConfig
 from morl.agents.hypernet import HyperNetwork
 from morl.agents.networks import TargetNetworkLayout, actor_arrays, actor_forward
 from morl.agents.normalization import RunningMeanStd, normalize_observations
-from morl.agents.ppo import Collector, plan_rollout, ppo_update
+from morl.agents.ppo import Collector, CollectorSlot, plan_rollout, ppo_update
 from morl.policy import PreferencePolicy
 from morl.preferences import PerturbedPreferenceSampler, validate_preference
 from morl.versions import versions
@@ -72,7 +73,7 @@ class HyperMORL(Agent):
         self.plan = Plan()
         self.phase = "warmup"  # warmup | psl
         self.optimizer = self._make_optimizer()
-        self._collector: Collector | None = None
+        self._slot = CollectorSlot()
         self._theta_cache: tuple[bytes, torch.Tensor] | None = None  # θ of the last predict_batch
 
     # ----------------------------------------------------------------------------- parameters
@@ -121,7 +122,7 @@ class HyperMORL(Agent):
             self.hypernet.W.zero_()
         self.phase = "psl"
         self.optimizer = self._make_optimizer()
-        self._release()  # the warm-up's envs; PSL collects on K times as many
+        self._slot.discard()  # the warm-up's envs; PSL collects on K times as many
         self._parameters_changed()
 
     def _stage(self) -> tuple[int, int]:
@@ -131,21 +132,20 @@ class HyperMORL(Agent):
         return self.run.iteration - self.plan.warmup_iterations, self.plan.psl_iterations
 
     def _collector_now(self) -> Collector:
-        if self._collector is None:
+        def make(in_flight: dict[str, Any] | None) -> Collector:
             warmup = self.phase == "warmup"
             seed = self.config.seed + 7919 * (self.run.iteration + 1) + (0 if warmup else 104729)
             # The normalisation statistics are shared: they carry over stages and resumes.
-            self._collector = Collector(
+            return Collector(
                 self.problem_id, 1 if warmup else self.sampler.num_preferences, self.config.envs_per_preference,
                 self.config.ppo, seed=seed, workers=self.config.workers or None, obs_stats=self.obs_stats,
-                return_stats=self.ret_stats,
+                return_stats=self.ret_stats, in_flight=in_flight,
             )  # fmt: skip
-        return self._collector
+
+        return self._slot.open(make)
 
     def _release(self) -> None:
-        if self._collector is not None:
-            self._collector.close()
-            self._collector = None
+        self._slot.close()
 
     def _trainable(self, preferences: np.ndarray) -> Callable[[], torch.Tensor]:
         """θ (K, P) with gradients: the warm-up policy's own vector, or the hypernetwork's output."""
@@ -222,6 +222,7 @@ class HyperMORL(Agent):
             "ret_stats": json.dumps(self.ret_stats.state()),
             "numpy_rng": json.dumps(self.rng.bit_generator.state),
             "torch_rng": self.generator.get_state(),
+            "in_flight": to_tensors(self._slot.state()),
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -238,3 +239,4 @@ class HyperMORL(Agent):
         self.ret_stats = RunningMeanStd.from_state(json.loads(state["ret_stats"]))
         self.rng.bit_generator.state = json.loads(state["numpy_rng"])
         self.generator.set_state(state["torch_rng"])
+        self._slot.in_flight = to_arrays(state["in_flight"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 import torch
@@ -122,10 +123,16 @@ class RowPreferences:
     simplex (Dirichlet(1, ..., 1)) at the start of each episode of that row, from its own
     generator (saved with the run)."""
 
-    def __init__(self, num_rows: int, num_objectives: int, rng: np.random.Generator) -> None:
+    def __init__(self, num_rows: int, num_objectives: int, rng: np.random.Generator,
+                 current: np.ndarray | None = None) -> None:  # fmt: skip
+        """``current``: the rows' preferences of a run being continued (else drawn now)."""
         self.rng = rng
         self.num_objectives = num_objectives
-        self.current = self.rng.dirichlet(np.ones(num_objectives), size=num_rows)
+        if current is None:
+            current = self.rng.dirichlet(np.ones(num_objectives), size=num_rows)
+        self.current = np.asarray(current, dtype=np.float64).copy()
+        if self.current.shape != (num_rows, num_objectives):
+            raise ValueError(f"current has shape {self.current.shape}; expected ({num_rows}, {num_objectives})")
 
     def resample(self, rows: np.ndarray) -> None:
         count = int(np.count_nonzero(rows))
@@ -144,7 +151,11 @@ class Collector:
     def __init__(self, problem_id: str, num_policies: int, envs_per_policy: int, settings: PPOSettings, seed: int,
                  workers: int | None = None, obs_stats: RunningMeanStd | None = None,
                  return_stats: RunningMeanStd | None = None,
-                 row_preferences: RowPreferences | None = None) -> None:  # fmt: skip
+                 row_preferences: RowPreferences | None = None,
+                 in_flight: dict[str, Any] | None = None) -> None:  # fmt: skip
+        """``in_flight``: :meth:`get_state` of the collector a run had when it stopped; the envs
+        continue from it instead of being reset (a reset would feed the observation normaliser
+        observations the uninterrupted run never saw)."""
         self.settings = settings
         self.K, self.E = num_policies, envs_per_policy
         self.env = morl.make_vec(problem_id, self.K * self.E, seed=seed, workers=workers)
@@ -155,7 +166,10 @@ class Collector:
         if row_preferences is not None and self.K != 1:
             raise ValueError(f"row preferences serve one conditioned network; got num_policies={self.K}")
         self.row_preferences = row_preferences
-        self._obs = self._observe(self.env.reset()[0])
+        if in_flight is None:
+            self._obs = self._observe(self.env.reset()[0])
+        else:
+            self.set_state(in_flight)
 
     def _observe(self, raw: np.ndarray) -> np.ndarray:
         self.obs_stats.update(raw)
@@ -270,6 +284,23 @@ class Collector:
             env_steps=T * K * E,
         )
 
+    def get_state(self) -> dict[str, Any]:
+        """What is in flight between two rollouts (the envs mid-episode, the last normalised
+        observation, each env's running discounted return, the rows' preferences), so that a run
+        continued from a checkpoint collects exactly what it would have without the break."""
+        state: dict[str, Any] = {"env": self.env.get_state(), "obs": self._obs.copy(),
+                                 "returns": self.returns.returns.copy()}  # fmt: skip
+        if self.row_preferences is not None:
+            state["row_preferences"] = self.row_preferences.current.copy()
+        return state
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.env.set_state(state["env"])
+        self._obs = np.asarray(state["obs"], dtype=np.float64).copy()
+        self.returns.returns = np.asarray(state["returns"], dtype=np.float64).copy()
+        if self.row_preferences is not None:
+            self.row_preferences.current = np.asarray(state["row_preferences"], dtype=np.float64).copy()
+
     def close(self) -> None:
         self.env.close()
 
@@ -368,3 +399,38 @@ def copy_rows(parameter: torch.nn.Parameter, optimizer: torch.optim.Adam, source
         for key in ("exp_avg", "exp_avg_sq"):
             if key in state:
                 state[key][dst] = state[key][src].clone()
+
+
+class CollectorSlot:
+    """A PPO agent's collector and what it had in flight when it was closed.
+
+    Closing keeps the collector's state (envs mid-episode, normaliser inputs), and the next
+    collector opened for the same stage continues from it, so that a run stopped after any
+    iteration (by a callback, or killed and resumed from its checkpoint) collects exactly what
+    an uninterrupted run would. A new stage (Hyper-MORL's PSL after its warm-up) discards it.
+    """
+
+    def __init__(self) -> None:
+        self.collector: Collector | None = None
+        self.in_flight: dict[str, Any] | None = None
+
+    def open(self, make: Callable[[dict[str, Any] | None], Collector]) -> Collector:
+        """The open collector, or ``make(in_flight)``: a new one continuing what was in flight."""
+        if self.collector is None:
+            self.collector = make(self.in_flight)
+            self.in_flight = None
+        return self.collector
+
+    def close(self) -> None:
+        if self.collector is not None:
+            self.in_flight = self.collector.get_state()
+            self.collector.close()
+            self.collector = None
+
+    def discard(self) -> None:
+        self.close()
+        self.in_flight = None
+
+    def state(self) -> dict[str, Any] | None:
+        """For a checkpoint: the live collector's state, else what the last one left."""
+        return self.collector.get_state() if self.collector is not None else self.in_flight

@@ -42,13 +42,13 @@ class Simulator:
             array[row] = getattr(data, name)
 
     # Full integration state (incl. warm start), so a restored simulation continues bit-identically.
-    _STATE_SPEC = mujoco.mjtState.mjSTATE_INTEGRATION
+    STATE_SPEC = mujoco.mjtState.mjSTATE_INTEGRATION
 
     def get_full_state(self) -> np.ndarray:
-        size = mujoco.mj_stateSize(self.model, self._STATE_SPEC)
+        size = mujoco.mj_stateSize(self.model, self.STATE_SPEC)
         out = np.empty(size)
-        mujoco.mj_getState(self.model, self.data, out, self._STATE_SPEC)
+        mujoco.mj_getState(self.model, self.data, out, self.STATE_SPEC)
         return out
 
     def set_full_state(self, full_state: np.ndarray) -> None:
-        mujoco.mj_setState(self.model, self.data, np.asarray(full_state, dtype=np.float64), self._STATE_SPEC)
+        mujoco.mj_setState(self.model, self.data, np.asarray(full_state, dtype=np.float64), self.STATE_SPEC)

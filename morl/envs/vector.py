@@ -8,6 +8,7 @@ termination of the whole batch are computed at once in numpy by the problem's on
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -123,6 +124,8 @@ class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         """Reset all envs (or those in ``options["reset_mask"]``). ``seed``: an int (env i gets
         ``seed + i``) or one seed per env; the ``seed`` given to the constructor is used by the
         first reset when none is passed here."""
+        if self.closed:
+            raise RuntimeError("reset() on a closed MOVectorEnv: its worker processes are stopped")
         if seed is None and self._initial_seed is not None:
             seed, self._initial_seed = self._initial_seed, None
         self._seed(seed)
@@ -136,6 +139,8 @@ class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         return self.problem.observation(self._state), {}
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        if self.closed:
+            raise RuntimeError("step() on a closed MOVectorEnv: its worker processes are stopped")
         if self._needs_reset:
             raise RuntimeError("call reset() before step()")
         actions = check_actions(actions, (self.num_envs, self._model.nu), self.problem)
@@ -158,6 +163,42 @@ class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
             self._reset_rows(done)
             obs[done] = self.problem.observation(self._state)[done]
         return obs, rewards, terminated, truncated, info
+
+    def get_state(self) -> dict[str, Any]:
+        """Everything needed to continue this batch exactly: each simulation's full integration
+        state (MuJoCo's, warm start included), the state arrays the problem reads, each env's
+        random generator, step counter and running return. Plain arrays and a JSON string, so a
+        checkpoint can hold it (see :meth:`set_state`)."""
+        if self._needs_reset:
+            raise RuntimeError("get_state() before reset(): there is no state to save")
+        self._physics.run("save")
+        arrays = {name: self._buffers[name].copy() for name in (*self._state_names(), "full_state")}
+        rngs = json.dumps([rng.bit_generator.state for rng in self._rngs])
+        return {**arrays, "elapsed": self._elapsed.copy(), "returns": self._returns.copy(), "rngs": rngs}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`get_state`'s output (of a batch of the same problem and size):
+        the next ``step`` gives what the saved batch's next step would have, bit for bit."""
+        if self.closed:
+            raise RuntimeError("set_state() on a closed MOVectorEnv")
+        for name in (*self._state_names(), "full_state"):
+            value = np.asarray(state[name], dtype=np.float64)
+            if value.shape != self._buffers[name].shape:
+                raise ValueError(f"state[{name!r}] has shape {value.shape}; expected {self._buffers[name].shape}")
+            self._buffers[name][:] = value
+        rngs = json.loads(state["rngs"])
+        if len(rngs) != self.num_envs:
+            raise ValueError(f"state has {len(rngs)} random generators; expected {self.num_envs}")
+        self._physics.run("load")
+        for rng, saved in zip(self._rngs, rngs, strict=True):
+            rng.bit_generator.state = saved
+        self._elapsed[:] = np.asarray(state["elapsed"], dtype=np.int64)
+        self._returns[:] = np.asarray(state["returns"], dtype=np.float64)
+        self._initial_seed = None
+        self._needs_reset = False
+
+    def _state_names(self) -> tuple[str, ...]:
+        return ("qpos", "qvel", *self._state.extras)
 
     def close_extras(self, **kwargs: Any) -> None:
         self._physics.close()

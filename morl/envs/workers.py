@@ -33,16 +33,21 @@ from morl.envs.state import State, field_shapes, state_from_arrays
 Layout = list[tuple[str, tuple[int, ...]]]
 
 
-def buffer_layout(state_shapes: Mapping[str, tuple[int, ...]], nu: int, num_envs: int) -> Layout:
-    """Names and shapes of the shared arrays: controls in, state out, reset requests in."""
+def buffer_layout(state_shapes: Mapping[str, tuple[int, ...]], nu: int, num_envs: int, full_state: int) -> Layout:
+    """Names and shapes of the shared arrays: controls in, state out, reset requests in, and the
+    full integration state of every simulation (for saving and restoring a batch exactly)."""
     layout: Layout = [("ctrl", (num_envs, nu))]
     layout += [(name, (num_envs, *shape)) for name, shape in state_shapes.items()]
     layout += [
         ("reset_qpos", (num_envs, *state_shapes["qpos"])),
         ("reset_qvel", (num_envs, *state_shapes["qvel"])),
         ("reset_mask", (num_envs,)),
+        ("full_state", (num_envs, full_state)),
     ]
     return layout
+
+
+_NOT_STATE = ("ctrl", "reset_qpos", "reset_qvel", "reset_mask", "full_state")
 
 
 class SharedBuffers:
@@ -56,9 +61,7 @@ class SharedBuffers:
             size = int(np.prod(shape))
             self.arrays[name] = flat[offset : offset + size].reshape(shape)
             offset += size
-        self.state: State = state_from_arrays(
-            {k: v for k, v in self.arrays.items() if k not in ("ctrl", "reset_qpos", "reset_qvel", "reset_mask")}
-        )
+        self.state: State = state_from_arrays({k: v for k, v in self.arrays.items() if k not in _NOT_STATE})
 
 
 def layout_bytes(layout: Layout) -> int:
@@ -89,6 +92,19 @@ class SliceRunner:
             for name, array in extras:
                 array[row] = getattr(data, name)
 
+    def save(self) -> None:
+        """Each simulation's full integration state into ``full_state``."""
+        full = self.buffers.arrays["full_state"]
+        for row, sim in zip(self.rows, self.sims, strict=True):
+            full[row] = sim.get_full_state()
+
+    def load(self) -> None:
+        """Each simulation's full integration state from ``full_state`` (the caller restores the
+        state arrays it read after the last step: they are not recomputed here)."""
+        full = self.buffers.arrays["full_state"]
+        for row, sim in zip(self.rows, self.sims, strict=True):
+            sim.set_full_state(full[row])
+
     def reset(self) -> None:
         a = self.buffers.arrays
         mask, qpos, qvel, state = a["reset_mask"], a["reset_qpos"], a["reset_qvel"], self.buffers.state
@@ -101,7 +117,8 @@ class SliceRunner:
 def problem_layout(problem: Problem, num_envs: int) -> Layout:
     """The shared-memory layout of a batch of ``problem`` (computed alike in every process)."""
     model = build_model(problem.robot)
-    return buffer_layout(field_shapes(model, problem.extra_fields), model.nu, num_envs)
+    full_state = mujoco.mj_stateSize(model, Simulator.STATE_SPEC)
+    return buffer_layout(field_shapes(model, problem.extra_fields), model.nu, num_envs, full_state)
 
 
 def split_rows(num_envs: int, parts: int) -> list[tuple[int, int]]:
@@ -226,7 +243,7 @@ def worker_main(argv: list[str]) -> None:
             command = conn.recv()
             if command == "close":
                 break
-            if command not in ("step", "reset"):
+            if command not in ("step", "reset", "save", "load"):
                 raise ValueError(f"unknown command {command!r}")
             getattr(runner, command)()
             conn.send("ok")
