@@ -7,7 +7,6 @@ Importing ``morl`` registers the seven benchmark problems with gymnasium under `
 from __future__ import annotations
 
 import os
-import warnings
 from typing import Any
 
 import gymnasium
@@ -20,10 +19,6 @@ from morl.preferences import PreferenceLike, validate_preference
 __version__ = "0.2.0"
 
 register_envs()
-# gymnasium reads MO-Hopper-v3 as a newer version of MO-Hopper-v2 and warns on every make; they
-# are two different problems (2 and 3 objectives) under the papers' names, so silence just that.
-_HOPPER_VERSION_WARNING = r".*morl/MO-Hopper-v2 is out of date"
-warnings.filterwarnings("ignore", message=_HOPPER_VERSION_WARNING, category=DeprecationWarning)
 
 
 def make(problem_id: str, *, preference: PreferenceLike | None = None, **kwargs: Any) -> gymnasium.Env[Any, Any]:
@@ -33,9 +28,7 @@ def make(problem_id: str, *, preference: PreferenceLike | None = None, **kwargs:
     ready for single-objective libraries such as Stable-Baselines3.
     """
     problem = get_problem(problem_id)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=_HOPPER_VERSION_WARNING, category=DeprecationWarning)
-        env = gymnasium.make(problem.id, **kwargs)
+    env = gymnasium.make(problem.id, **kwargs)
     if preference is not None:
         env = LinearScalarization(env, preference)
     return env

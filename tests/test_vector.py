@@ -95,7 +95,8 @@ def test_spaces() -> None:
     assert venv.observation_space.shape == (4, 11)
     assert venv.action_space.shape == (4, 3)
     assert venv.single_reward_space.shape == (3,)
-    assert venv.reward_space.shape == (4, 3)
+    assert venv.reward_space.shape == (3,)  # MO-Gymnasium's convention: one env's reward
+    assert venv.batched_reward_space.shape == (4, 3)
     assert venv.metadata["autoreset_mode"] == gym.vector.AutoresetMode.SAME_STEP
     venv.close()
 

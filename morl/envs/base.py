@@ -91,7 +91,8 @@ class MOMujocoEnv(gym.Env[np.ndarray, np.ndarray]):
         qpos, qvel = self.problem.initial_state(self._sim.model, self.np_random)
         self._sim.reset_to(qpos, qvel)
         self._sim.write(self._state, 0)
-        return self.problem.observation(self._state)[0], {}
+        info = {name: float(value[0]) for name, value in self.problem.positions(self._state).items()}
+        return self.problem.observation(self._state)[0], info
 
     def set_state(self, qpos: Any, qvel: Any) -> None:
         """Put the simulation in state (qpos, qvel), as gymnasium's MujocoEnv.set_state does; the

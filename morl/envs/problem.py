@@ -100,7 +100,15 @@ class Problem:
         """Observation, objective vectors (float64), terminated flags and info terms of a batch of
         steps from ``before`` to ``after`` under ``ctrl``."""
         rewards, terms = self.objectives(before, after, ctrl, constants)
-        return self.observation(after), rewards, self.terminated(after), terms
+        return self.observation(after), rewards, self.terminated(after), {**terms, **self.positions(after)}
+
+    def positions(self, state: State) -> dict[str, np.ndarray]:
+        """Where the robot is, as gymnasium's MuJoCo envs report it in ``info``: the root's x
+        (qpos[0] on all seven robots), and y for the robots free in the plane (Ant, Humanoid)."""
+        found = {"x_position": state.qpos[:, 0].copy()}
+        if self.robot in ("ant", "humanoid"):
+            found["y_position"] = state.qpos[:, 1].copy()
+        return found
 
 
 def sum_of_squares(ctrl: np.ndarray) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import gymnasium
 
 from morl.envs import ant, half_cheetah, hopper, humanoid, swimmer, walker2d
@@ -37,12 +39,20 @@ def register_envs() -> None:
     The passive env checker is disabled: it warns on vector rewards, which are the point here
     (MO-Gymnasium does the same).
     """
+    from morl.envs.vector import make_vec
+
     for problem, entry_point in _ENTRY_POINTS.values():
         if problem.id in gymnasium.registry:
             continue
         gymnasium.register(
             id=problem.id,
             entry_point=entry_point,
+            vector_entry_point=functools.partial(make_vec, problem.id),
             max_episode_steps=problem.max_episode_steps,
             disable_env_checker=True,
         )
+    # The papers call the 3-objective Hopper MO-Hopper-v3, a different problem from MO-Hopper-v2,
+    # not a newer version of it; gymnasium would warn on every make of v2 that it is "out of date".
+    # Its spec is kept out of gymnasium's version lookup (which compares the versions of specs of
+    # one name), so every id makes without a warning, under the papers' names.
+    gymnasium.registry[hopper.PROBLEM_V3.id].version = None

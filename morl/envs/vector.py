@@ -28,11 +28,22 @@ from morl.envs.workers import SlicedPhysics
 class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     """``num_envs`` copies of one problem, stepped together.
 
+    ``reward_space`` is the space of one env's reward vector, (m,), as MO-Gymnasium's vector envs
+    have it (its wrappers read ``reward_space.shape[0]``); ``batched_reward_space`` is (num_envs, m).
+
     ``step(actions)`` with actions of shape (num_envs, action_dim) returns
     ``obs (num_envs, obs_dim) float64, rewards (num_envs, m) float32, terminated (num_envs,),
     truncated (num_envs,), info``.
 
-    **Autoreset (same step).** When env i terminates or reaches the time limit, it is reset
+    **Autoreset.** ``autoreset_mode`` (``make_vec(..., autoreset_mode=...)``): ``"same_step"``
+    (the default, what morl's agents and the original MORL codes use) as below; ``"next_step"``
+    (gymnasium's and MO-Gymnasium's default: the step after an episode ends returns the reset
+    observation, a zero reward and no termination, and ignores that env's action; no
+    ``final_obs`` or ``episode`` keys, so gymnasium's vector observation wrappers and
+    MO-Gymnasium's ``MORecordEpisodeStatistics`` work on it); ``"disabled"`` (ended envs are
+    reset by ``reset(options={"reset_mask": ...})``).
+
+    **Same-step autoreset.** When env i terminates or reaches the time limit, it is reset
     inside the same ``step`` call: ``obs[i]`` is already the first observation of its next
     episode, ``rewards[i]``/``terminated[i]``/``truncated[i]`` belong to the transition that ended
     the episode, and ``info["final_obs"][i]`` holds the episode's last observation (needed to
@@ -56,8 +67,11 @@ class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     single_observation_space: spaces.Box
     single_action_space: spaces.Box
 
-    def __init__(self, problem_id: str, num_envs: int, *, seed: int | None = None, workers: int | None = None) -> None:
+    def __init__(self, problem_id: str, num_envs: int, *, seed: int | None = None, workers: int | None = None,
+                 autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP) -> None:  # fmt: skip
         self.problem = get_problem(problem_id)
+        self.autoreset_mode = _autoreset_mode(autoreset_mode)
+        self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
         if not isinstance(num_envs, (int, np.integer)) or isinstance(num_envs, bool) or num_envs < 1:
             raise ValueError(f"num_envs={num_envs!r} must be a positive integer")
         if workers is None:
@@ -75,7 +89,10 @@ class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         self.single_reward_space = reward_space
         self.observation_space = batch_space(obs_space, self.num_envs)
         self.action_space = batch_space(act_space, self.num_envs)
-        self.reward_space = spaces.Box(
+        # MO-Gymnasium's vector convention (its wrappers read reward_space.shape[0] as m): the
+        # space of one env's reward; the batch's is batched_reward_space.
+        self.reward_space = reward_space
+        self.batched_reward_space = spaces.Box(
             low=np.tile(reward_space.low, (self.num_envs, 1)),
             high=np.tile(reward_space.high, (self.num_envs, 1)),
             dtype=np.float32,
@@ -91,6 +108,7 @@ class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         self._rngs: list[np.random.Generator] = [seeding.np_random(None)[0] for _ in range(self.num_envs)]
         self._elapsed = np.zeros(self.num_envs, dtype=np.int64)
         self._returns = np.zeros((self.num_envs, self.reward_dim))
+        self._autoreset = np.zeros(self.num_envs, dtype=bool)  # NEXT_STEP: rows to reset on the next step
         self._needs_reset = True
         self.closed = False
 
@@ -135,6 +153,7 @@ class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
             if mask.shape != (self.num_envs,):
                 raise ValueError(f"options['reset_mask'] has shape {mask.shape}; expected ({self.num_envs},)")
         self._reset_rows(mask)
+        self._autoreset[mask] = False
         self._needs_reset = False
         return self.problem.observation(self._state), {}
 
@@ -145,17 +164,31 @@ class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
             raise RuntimeError("call reset() before step()")
         actions = check_actions(actions, (self.num_envs, self._model.nu), self.problem)
         ctrl = self.problem.control(actions, self._ctrl_low, self._ctrl_high)
+        resetting = self._autoreset.copy()  # NEXT_STEP: envs whose episode ended on the last step
+        ctrl[resetting] = 0.0  # their action is ignored; the ended state is not driven further
         before = self._state.copy()
         self._buffers["ctrl"][:] = ctrl
         self._physics.run("step")
         obs, rewards64, terminated, terms = self.problem.transition(before, self._state, ctrl, self._constants)
         rewards = rewards64.astype(np.float32)
-        self._elapsed += 1
-        self._returns += rewards
-        truncated = self._elapsed >= self.problem.max_episode_steps
-        done = terminated | truncated
         info: dict[str, Any] = dict(terms)
-        if done.any():
+        if resetting.any():  # gymnasium's next-step autoreset: this step only resets them
+            self._reset_rows(resetting)
+            obs[resetting] = self.problem.observation(self._state)[resetting]
+            rewards[resetting] = 0.0
+            terminated[resetting] = False
+            for term in info.values():
+                term[resetting] = 0.0
+            for name, value in self.problem.positions(self._state).items():
+                info[name][resetting] = value[resetting]  # where the reset put them
+        stepped = ~resetting
+        self._elapsed[stepped] += 1
+        self._returns[stepped] += rewards[stepped]
+        truncated = stepped & (self._elapsed >= self.problem.max_episode_steps)
+        done = terminated | truncated
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            self._autoreset = done.copy()
+        elif self.autoreset_mode == AutoresetMode.SAME_STEP and done.any():
             info["final_obs"] = obs.copy()
             info["_final_obs"] = done.copy()
             info["episode"] = {"r": self._returns.copy(), "l": self._elapsed.copy()}
@@ -174,7 +207,8 @@ class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         self._physics.run("save")
         arrays = {name: self._buffers[name].copy() for name in (*self._state_names(), "full_state")}
         rngs = json.dumps([rng.bit_generator.state for rng in self._rngs])
-        return {**arrays, "elapsed": self._elapsed.copy(), "returns": self._returns.copy(), "rngs": rngs}
+        return {**arrays, "elapsed": self._elapsed.copy(), "returns": self._returns.copy(), "rngs": rngs,
+                "autoreset": self._autoreset.copy()}  # fmt: skip
 
     def set_state(self, state: dict[str, Any]) -> None:
         """Continue from :meth:`get_state`'s output (of a batch of the same problem and size):
@@ -194,6 +228,7 @@ class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
             rng.bit_generator.state = saved
         self._elapsed[:] = np.asarray(state["elapsed"], dtype=np.int64)
         self._returns[:] = np.asarray(state["returns"], dtype=np.float64)
+        self._autoreset[:] = np.asarray(state["autoreset"], dtype=bool)
         self._initial_seed = None
         self._needs_reset = False
 
@@ -209,7 +244,36 @@ class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
             physics.close()
 
 
-def make_vec(problem_id: str, num_envs: int, *, seed: int | None = None, workers: int | None = None) -> MOVectorEnv:
+def make_vec(problem_id: str, num_envs: int = 1, *, seed: int | None = None, workers: int | None = None,
+             autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP, **unused: Any) -> MOVectorEnv:  # fmt: skip
     """A :class:`MOVectorEnv` of ``num_envs`` copies of ``problem_id`` (see its docstring for the
-    autoreset semantics). ``seed`` seeds the first reset (env i gets ``seed + i``)."""
-    return MOVectorEnv(problem_id, num_envs, seed=seed, workers=workers)
+    autoreset modes). ``seed`` seeds the first reset (env i gets ``seed + i``).
+
+    Also the ``vector_entry_point`` of every registered id, so ``gymnasium.make_vec(id, n)``
+    returns this fast vector env; gymnasium passes the id's ``max_episode_steps``, which the
+    problem already defines (a different value is refused)."""
+    limit = unused.pop("max_episode_steps", None)
+    problem = get_problem(problem_id)
+    if limit is not None and limit != problem.max_episode_steps:
+        raise ValueError(
+            f"max_episode_steps={limit!r}: {problem.id} has a fixed horizon of {problem.max_episode_steps}"
+        )
+    if unused:
+        raise TypeError(f"make_vec() got unexpected arguments {sorted(unused)}")
+    return MOVectorEnv(problem_id, num_envs, seed=seed, workers=workers, autoreset_mode=autoreset_mode)
+
+
+_MODE_NAMES = {"same_step": AutoresetMode.SAME_STEP, "next_step": AutoresetMode.NEXT_STEP,
+               "disabled": AutoresetMode.DISABLED}  # fmt: skip
+
+
+def _autoreset_mode(mode: AutoresetMode | str) -> AutoresetMode:
+    if isinstance(mode, AutoresetMode):
+        return mode
+    if isinstance(mode, str):
+        if mode.lower().replace("-", "_") in _MODE_NAMES:
+            return _MODE_NAMES[mode.lower().replace("-", "_")]
+        for member in AutoresetMode:  # gymnasium's own spelling, "NextStep"
+            if mode == member.value:
+                return member
+    raise ValueError(f"autoreset_mode={mode!r} must be an AutoresetMode or one of {sorted(_MODE_NAMES)}")
