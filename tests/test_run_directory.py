@@ -245,13 +245,14 @@ def test_inconsistent_front_json_is_one_line(run_dir: Path, tmp_path: Path, caps
 
 def test_ctrl_c_saves_and_exits_130_with_one_line(tmp_path: Path) -> None:
     options = [f"--{k.replace('_', '-')}={v}" for k, v in SMALL["hyper-morl"].items() if k != "total_steps"]
+    options = [o for o in options if not o.startswith("--workers")] + ["--workers=2"]
     proc = subprocess.Popen([sys.executable, "-m", "morl", "train", "hyper-morl", "--problem", PROBLEM, "--steps",
                              "200000", "--out", str(tmp_path), "--quiet", *options], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
     deadline = time.time() + 300
     while not (tmp_path / CHECKPOINT).exists() and time.time() < deadline:
         time.sleep(0.02)
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: to the whole group, workers included
     _, err = proc.communicate(timeout=120)
     one_line(proc.returncode, err, "interrupted; a run directory keeps its last checkpoint", code=130)
     assert not morl.load(tmp_path).finished  # and it loads

@@ -423,7 +423,10 @@ class CollectorSlot:
 
     def close(self) -> None:
         if self.collector is not None:
-            self.in_flight = self.collector.get_state()
+            try:
+                self.in_flight = self.collector.get_state()
+            except RuntimeError:  # a worker died: nothing to continue from but the checkpoint
+                self.in_flight = None
             self.collector.close()
             self.collector = None
 

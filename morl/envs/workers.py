@@ -231,6 +231,11 @@ def worker_main(argv: list[str]) -> None:
     """Entry point of a worker process (see :class:`SlicedPhysics`)."""
     from morl.envs.registration import get_problem
 
+    import signal
+
+    # Ctrl-C in a terminal reaches the whole process group: the parent handles it (saving what
+    # it needs from these workers first), so a worker must not die of it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     name, num_envs, lo, hi, mem_fd, conn_fd = argv
     conn = mp.connection.Connection(int(conn_fd))
     try:
