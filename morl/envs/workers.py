@@ -229,9 +229,9 @@ class SlicedPhysics:
 
 def worker_main(argv: list[str]) -> None:
     """Entry point of a worker process (see :class:`SlicedPhysics`)."""
-    from morl.envs.registration import get_problem
-
     import signal
+
+    from morl.envs.registration import get_problem
 
     # Ctrl-C in a terminal reaches the whole process group: the parent handles it (saving what
     # it needs from these workers first), so a worker must not die of it.
