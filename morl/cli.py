@@ -19,6 +19,7 @@ import numpy as np
 
 import morl
 from morl.envs.registration import PROBLEM_IDS, get_problem
+from morl.io import writable_directory
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,24 +29,23 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive integer")
-    return value
+def _integer(low: int, what: str) -> Any:
+    """An argparse type: an integer >= ``low``, else an error saying it must be ``what``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{text!r} must be {what}")
+        return value
+
+    return parse
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a non-negative integer seed") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a non-negative integer seed")
-    return value
+_positive_int = _integer(1, "a positive integer")
+_seed = _integer(0, "a non-negative integer seed")
 
 
 def _path(text: str) -> str:
@@ -136,7 +136,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     problem = get_problem(args.problem)
     out = Path(args.out)
-    _check_writable(out)
+    writable_directory(out, "--out")
     fields = {name for name, *_ in get_agent(args.agent).config_class.field_help()}
     overrides = {k: v for k, v in vars(args).items() if k in fields and v is not None}
     if args.steps is not None:
@@ -173,7 +173,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     problem = get_problem(args.problem)
     out = Path(args.out)
-    _check_writable(out)
+    writable_directory(out, "--out")
     overrides = {**DEMO_PRESET, "seed": args.seed}
     if args.steps is not None:
         overrides["total_steps"] = args.steps
@@ -199,15 +199,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
           ", ".join(f"{n}={v:.1f}" for n, v in zip(names, total, strict=True)) + "]")  # fmt: skip
     print(f"outputs in {out}: checkpoint.pt, front.json, front.png, policy.npz, TensorBoard logs")
     return 0
-
-
-def _check_writable(directory: Any) -> None:
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise PermissionError(f"--out {str(directory)!r} cannot be created ({error.strerror})") from None
-    if not os.access(directory, os.W_OK):
-        raise PermissionError(f"--out {str(directory)!r} is not writable")
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:

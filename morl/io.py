@@ -9,6 +9,19 @@ from pathlib import Path
 TEMP_SUFFIX = ".tmp"
 
 
+def writable_directory(directory: str | os.PathLike[str], name: str = "out_dir") -> Path:
+    """Create ``directory`` if needed and check it is writable, before any work is done in it;
+    PermissionError naming the parameter (``name``) and the path otherwise."""
+    path = Path(directory)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise PermissionError(f"{name} {str(path)!r} cannot be created ({error.strerror})") from None
+    if not os.access(path, os.W_OK):
+        raise PermissionError(f"{name} {str(path)!r} is not writable")
+    return path
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

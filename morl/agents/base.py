@@ -33,7 +33,7 @@ from morl.agents.checkpoint import CHECKPOINT, has_checkpoint, read_checkpoint, 
 from morl.agents.settings import AgentConfig
 from morl.envs.registration import get_problem
 from morl.evaluation import FrontResult, evaluate_front
-from morl.io import DirectoryLock, atomic_write_text, remove_stale_temporaries
+from morl.io import DirectoryLock, atomic_write_text, remove_stale_temporaries, writable_directory
 from morl.policy import PreferencePolicy
 from morl.preferences import evaluation_preferences, simplex_grid
 
@@ -75,15 +75,6 @@ def torch_threads(count: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def _prepare_out_dir(directory: Path) -> None:
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise PermissionError(f"out_dir {str(directory)!r} cannot be created ({error.strerror})") from None
-    if not os.access(directory, os.W_OK):
-        raise PermissionError(f"out_dir {str(directory)!r} is not writable")
 
 
 class Agent(ABC):
@@ -143,7 +134,7 @@ class Agent(ABC):
         out = Path(out_dir) if out_dir is not None else None
         lock = None
         if out is not None:
-            _prepare_out_dir(out)
+            writable_directory(out)
             lock = DirectoryLock(out)
             lock.acquire()  # one process per run directory
         try:
