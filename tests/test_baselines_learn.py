@@ -14,7 +14,10 @@ from morl.agents.sb3 import SB3MultiPolicy, SB3MultiPolicyConfig
 @pytest.mark.slow
 def test_conditioned_ppo_improves_the_front() -> None:
     """MO-HalfCheetah-v2, 150k steps, seed 1 (Hyper-MORL's learning-test settings). Measured when
-    written: HV 5.9e5 untrained, 2.05e6 trained, 8 non-dominated points (about 15 s)."""
+    written (seed 0, 1, 2, 3): HV untrained 7.2e5, 5.9e5, 6.6e5, 1.6e5; trained 1.41e6, 2.05e6,
+    1.36e6, 1.18e6 (about 15 s each). The thresholds hold for all four seeds, so a change of
+    random streams does not fail them, while a broken learner would: no untrained front reached
+    1e6."""
     cfg = ConditionedPPOConfig.for_problem(
         "MO-HalfCheetah-v2", total_steps=150_000, steps_per_env=128, epochs=5, minibatches=4, learning_rate=1e-3,
         eval_interval=1000, eval_splits=10, seed=1,
@@ -24,8 +27,8 @@ def test_conditioned_ppo_improves_the_front() -> None:
     agent.learn(progress=False)
     trained = agent.evaluate()
     print("conditioned-ppo HV", untrained.metrics.hypervolume, trained.metrics.hypervolume)
-    assert trained.metrics.hypervolume > 2.5 * untrained.metrics.hypervolume
-    assert trained.metrics.num_non_dominated >= 4
+    assert trained.metrics.hypervolume > 1.5 * untrained.metrics.hypervolume
+    assert trained.metrics.hypervolume > 1.0e6
 
 
 @pytest.mark.slow
