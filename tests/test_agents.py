@@ -251,3 +251,22 @@ def test_resume_after_kill(name: str, tmp_path: Path) -> None:
     assert "resuming from" in result.stdout
     final = morl.load(out)
     assert final.finished and final.env_steps == final.run.planned_steps and final.run.total_steps == 12000
+
+
+@pytest.mark.parametrize("algo", ["ppo", "sac"])
+def test_sb3_members_export_what_sb3_itself_predicts(algo: str) -> None:
+    """The standalone policy of a member acts as SB3's own model.predict on the normalised
+    observation (PPO: tanh MLP mean, clipped by SB3 to the bounds; SAC: ReLU MLP, tanh-squashed
+    and scaled to the bounds). White-box: the member's SB3 model is rebuilt from its state."""
+    options = {"algo": algo, "sac_steps_per_iteration": 50} if algo == "sac" else {}
+    agent = tiny("sb3", num_policies=2, total_steps=2000, **options)
+    agent.learn(progress=False)
+    model = agent._build(1)
+    try:
+        obs = np.random.default_rng(0).normal(size=(5, agent.obs_dim))
+        normalised = model.get_env().normalize_obs(obs)
+        expected, _ = model.predict(normalised, deterministic=True)
+        ours = agent.pareto_set()[1][1].predict(obs)
+        np.testing.assert_allclose(np.clip(ours, agent.action_low, agent.action_high), expected, rtol=1e-5, atol=1e-6)
+    finally:
+        model.get_env().close()
