@@ -65,6 +65,11 @@ class Iteration:
     label: str = ""
 
 
+def update_threads(config: AgentConfig) -> int:
+    """The torch threads of an update: the config's ``update_threads``, 0 meaning all cores."""
+    return config.update_threads or os.cpu_count() or 1
+
+
 @contextlib.contextmanager
 def torch_threads(count: int) -> Iterator[None]:
     """Run with ``count`` torch threads (0: leave torch's setting), restored afterwards."""

@@ -18,11 +18,19 @@ from typing import Any
 import numpy as np
 import torch
 
-from morl.agents.base import Agent, Iteration
+from morl.agents.base import Agent, Iteration, torch_threads, update_threads
 from morl.agents.checkpoint import to_arrays, to_tensors
 from morl.agents.networks import TargetNetworkLayout, actor_arrays, mlp
 from morl.agents.normalization import RunningMeanStd, normalize_observations
-from morl.agents.ppo import Collector, CollectorSlot, PPOSettings, RowPreferences, plan_rollout, ppo_update
+from morl.agents.ppo import (
+    Collector,
+    CollectorSlot,
+    PPOSettings,
+    RowPreferences,
+    adam,
+    plan_rollout,
+    ppo_update,
+)
 from morl.agents.settings import AgentConfig, setting
 from morl.envs.problem import Problem
 from morl.policy import PreferencePolicy
@@ -62,7 +70,7 @@ class ConditionedPPO(Agent):
         self.generator = torch.Generator().manual_seed(cfg.seed)
         self.preference_rng = np.random.default_rng(cfg.seed)
         self.theta = torch.nn.Parameter(self.layout.initial(self.generator).unsqueeze(0))  # (1, P)
-        self.optimizer = torch.optim.Adam([self.theta], lr=cfg.learning_rate, eps=cfg.adam_eps)
+        self.optimizer = adam([self.theta], cfg)
         self.obs_stats = RunningMeanStd.zeros((self.obs_dim,))
         self.ret_stats = RunningMeanStd.zeros((self.m,))
         self.steps = 0  # rollout length of the plan
@@ -97,7 +105,8 @@ class ConditionedPPO(Agent):
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         rollout = collector.collect(self.layout, self.theta.detach(), None, self.generator, steps=self.steps)
-        stats = ppo_update(self.layout, lambda: self.theta, self.optimizer, rollout, cfg.ppo, self.generator)
+        with torch_threads(update_threads(cfg)):
+            stats = ppo_update(self.layout, lambda: self.theta, self.optimizer, rollout, cfg.ppo, self.generator)
         stats["learning_rate"] = lr
         label = f"iteration {self.run.iteration + 1}/{self.run.iterations}"
         return Iteration(rollout.env_steps, stats, rollout.episode_returns, label)

@@ -25,13 +25,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from morl.agents.base import Agent, Iteration
+from morl.agents.base import Agent, Iteration, torch_threads, update_threads
 from morl.agents.checkpoint import to_arrays, to_tensors
 from morl.agents.config import HyperMORLConfig
 from morl.agents.hypernet import HyperNetwork
 from morl.agents.networks import TargetNetworkLayout, actor_arrays, actor_forward
 from morl.agents.normalization import RunningMeanStd, normalize_observations
-from morl.agents.ppo import Collector, CollectorSlot, plan_rollout, ppo_update
+from morl.agents.ppo import Collector, CollectorSlot, adam, plan_rollout, ppo_update
 from morl.policy import PreferencePolicy
 from morl.preferences import PerturbedPreferenceSampler, validate_preference
 from morl.versions import versions
@@ -79,7 +79,7 @@ class HyperMORL(Agent):
     # ----------------------------------------------------------------------------- parameters
     def _make_optimizer(self) -> torch.optim.Adam:
         params = [self.warmup_theta] if self.phase == "warmup" else list(self.hypernet.parameters())
-        return torch.optim.Adam(params, lr=self.config.learning_rate, eps=self.config.adam_eps)
+        return adam(params, self.config)
 
     def _parameters_changed(self) -> None:
         self._theta_cache = None
@@ -170,8 +170,9 @@ class HyperMORL(Agent):
         collector = self._collector_now()
         rollout = collector.collect(self.layout, self.parameters_for(preferences), preferences, self.generator,
                                     steps=self.plan.steps)  # fmt: skip
-        stats = ppo_update(self.layout, self._trainable(preferences), self.optimizer, rollout, self.config.ppo,
-                           self.generator)  # fmt: skip
+        with torch_threads(update_threads(self.config)):
+            stats = ppo_update(self.layout, self._trainable(preferences), self.optimizer, rollout, self.config.ppo,
+                               self.generator)  # fmt: skip
         stats["learning_rate"] = lr
         return Iteration(rollout.env_steps, stats, rollout.episode_returns, f"{self.phase} {index + 1}/{iterations}")
 

