@@ -34,9 +34,13 @@ class RunningMeanStd:
 
     def update(self, batch: np.ndarray) -> None:
         batch = np.asarray(batch, dtype=np.float64).reshape(-1, *self.mean.shape)
-        if len(batch) == 0:
+        n = len(batch)
+        if n == 0:
             return
-        batch_mean, batch_var, n = batch.mean(axis=0), batch.var(axis=0), len(batch)
+        # np.mean and np.var, written out so the mean is computed once (called every env step)
+        batch_mean = np.add.reduce(batch, axis=0) / n
+        centred = batch - batch_mean
+        batch_var = np.add.reduce(centred * centred, axis=0) / n
         delta = batch_mean - self.mean
         total = self.count + n
         self.mean = self.mean + delta * n / total
