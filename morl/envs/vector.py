@@ -24,6 +24,10 @@ from morl.envs.registration import get_problem
 from morl.envs.simulator import Simulator
 from morl.envs.workers import SlicedPhysics
 
+# With fewer envs than this per process, a worker's message round trip costs more than the
+# physics it takes over (HalfCheetah, 4 envs: 0.69 s per 8192 steps on 2 processes, 0.49 s on 1).
+MIN_ENVS_PER_PROCESS = 8
+
 
 class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     """``num_envs`` copies of one problem, stepped together.
@@ -59,8 +63,8 @@ class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     episode, for the same actions.
 
     **Parallelism.** ``workers`` processes step the physics (the calling one included; default:
-    the number of CPU cores). Worker processes are stopped by ``close()``; they also exit on
-    their own when this process exits.
+    the number of CPU cores, but at least 8 envs per process). Worker processes are stopped by
+    ``close()``; they also exit on their own when this process exits.
     """
 
     metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.SAME_STEP}  # noqa: RUF012
@@ -74,8 +78,8 @@ class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         self.metadata = {**type(self).metadata, "autoreset_mode": self.autoreset_mode}
         if not isinstance(num_envs, (int, np.integer)) or isinstance(num_envs, bool) or num_envs < 1:
             raise ValueError(f"num_envs={num_envs!r} must be a positive integer")
-        if workers is None:
-            workers = os.cpu_count() or 1
+        if workers is None:  # all cores, but no process for fewer than a few envs
+            workers = min(os.cpu_count() or 1, max(1, num_envs // MIN_ENVS_PER_PROCESS))
         if not isinstance(workers, (int, np.integer)) or workers < 1:
             raise ValueError(f"workers={workers!r} must be a positive integer (processes stepping the physics)")
         self.num_envs = int(num_envs)
