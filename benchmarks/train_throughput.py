@@ -68,11 +68,11 @@ class IterationTimer:
 
 
 def agent_rates(name: str, iterations: int, kind: Any = lambda a: "run", kinds: tuple[str, ...] = ("run",),
-                **overrides: Any) -> dict[str, float]:  # fmt: skip
+                problem: str = PROBLEM, **overrides: Any) -> dict[str, float]:  # fmt: skip
     cls = get_agent(name)
-    config = cls.config_class.for_problem(PROBLEM, eval_interval=1_000_000, **overrides)
+    config = cls.config_class.for_problem(problem, eval_interval=1_000_000, **overrides)
     timer = IterationTimer(kind, kinds, iterations)
-    cls(PROBLEM, config).learn(progress=False, callback=timer)
+    cls(problem, config).learn(progress=False, callback=timer)
     return {k: timer.best(k) for k in kinds}
 
 
