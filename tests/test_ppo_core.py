@@ -10,7 +10,7 @@ import torch
 
 import morl
 from morl.agents.hypernet import HyperNetwork
-from morl.agents.networks import TargetNetworkLayout, actor_forward, critic_forward
+from morl.agents.networks import TargetNetworkLayout, mlp, numpy_layers, numpy_mlp
 from morl.agents.normalization import ReturnNormalizer, RunningMeanStd, normalize_observations
 from morl.agents.ppo import gae, gaussian_log_prob
 
@@ -111,13 +111,15 @@ def test_batched_forward_equals_unbatched() -> None:
     gen = torch.Generator().manual_seed(2)
     thetas = torch.stack([layout.initial(gen) + 0.01 * torch.randn(layout.num_params, generator=gen) for _ in range(4)])
     obs = torch.randn(4, 7, 11, generator=gen)
-    mean, log_std = actor_forward(layout, thetas, obs)
-    values = critic_forward(layout, thetas, obs)
+    mean = mlp(layout.unpack(thetas, "actor"), obs)
+    values = mlp(layout.unpack(thetas, "critic"), obs)
+    # the numpy inference path (collection, evaluation) computes the same actions
+    np.testing.assert_allclose(numpy_mlp(numpy_layers(layout.unpack(thetas, "actor")), obs.numpy()), mean.numpy(),
+                               rtol=1e-5, atol=1e-6)  # fmt: skip
     for k in range(4):
-        m_k, s_k = actor_forward(layout, thetas[k : k + 1], obs[k : k + 1])
-        torch.testing.assert_close(mean[k], m_k[0])
-        torch.testing.assert_close(log_std[k], s_k[0])
-        torch.testing.assert_close(values[k], critic_forward(layout, thetas[k : k + 1], obs[k : k + 1])[0])
+        one = thetas[k : k + 1]
+        torch.testing.assert_close(mean[k], mlp(layout.unpack(one, "actor"), obs[k : k + 1])[0])
+        torch.testing.assert_close(values[k], mlp(layout.unpack(one, "critic"), obs[k : k + 1])[0])
         # and equal to a plain module-free reference computation
         x = obs[k]
         for i in range(3):

@@ -199,7 +199,10 @@ class Agent(ABC):
         kwargs.setdefault("workers", self.config.workers or None)
         kwargs.setdefault("seed", self.config.seed)
         kwargs.setdefault("training_env_steps", self.env_steps)
-        return evaluate_front(self, self.problem_id, preferences, **kwargs)
+        # The forward passes are small: torch's extra threads would only spin beside the physics
+        # workers (HalfCheetah's 200 episodes: 4.2 s with 2 threads, 2.7 s with 1).
+        with torch_threads(self.config.torch_threads):
+            return evaluate_front(self, self.problem_id, preferences, **kwargs)
 
     def default_preferences(self) -> np.ndarray:
         splits = self.config.eval_splits

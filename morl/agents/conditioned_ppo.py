@@ -20,7 +20,7 @@ import torch
 
 from morl.agents.base import Agent, Iteration, torch_threads, update_threads
 from morl.agents.checkpoint import to_arrays, to_tensors
-from morl.agents.networks import TargetNetworkLayout, actor_arrays, mlp
+from morl.agents.networks import TargetNetworkLayout, actor_arrays, numpy_layers, numpy_mlp
 from morl.agents.normalization import RunningMeanStd, normalize_observations
 from morl.agents.ppo import (
     Collector,
@@ -128,15 +128,15 @@ class ConditionedPPO(Agent):
         )
 
     def predict_batch(self, obs: np.ndarray, preferences: np.ndarray, deterministic: bool = True) -> np.ndarray:
-        """Actions for one observation per row, each conditioned on that row's preference."""
+        """Actions for one observation per row, each conditioned on that row's preference (one
+        forward pass, in numpy)."""
         x = np.concatenate([normalize_observations(obs, self.obs_stats), preferences], axis=1)
-        with torch.no_grad():
-            actor = self.layout.unpack(self.theta.detach(), "actor")
-            actions = mlp(actor, torch.as_tensor(x, dtype=torch.float32).unsqueeze(0))[0]
-            if not deterministic:
-                std = torch.exp(self.layout.view(self.theta.detach(), "log_std"))
-                actions = actions + std * torch.randn(actions.shape, generator=self.generator)
-        return actions.numpy().astype(np.float64)
+        theta = self.theta.detach()
+        actions = numpy_mlp(numpy_layers(self.layout.unpack(theta, "actor")), x.astype(np.float32)[None])[0]
+        if not deterministic:
+            std = torch.exp(self.layout.view(theta, "log_std"))[0].numpy()
+            actions = actions + std * torch.randn(actions.shape, generator=self.generator).numpy()
+        return actions.astype(np.float64)
 
     def _get_state(self) -> dict[str, Any]:
         return {

@@ -29,7 +29,7 @@ from morl.agents.base import Agent, Iteration, torch_threads, update_threads
 from morl.agents.checkpoint import to_arrays, to_tensors
 from morl.agents.config import HyperMORLConfig
 from morl.agents.hypernet import HyperNetwork
-from morl.agents.networks import TargetNetworkLayout, actor_arrays, actor_forward
+from morl.agents.networks import NumpyLayers, TargetNetworkLayout, actor_arrays, numpy_layers, numpy_mlp
 from morl.agents.normalization import RunningMeanStd, normalize_observations
 from morl.agents.ppo import Collector, CollectorSlot, adam, plan_rollout, ppo_update
 from morl.policy import PreferencePolicy
@@ -74,7 +74,8 @@ class HyperMORL(Agent):
         self.phase = "warmup"  # warmup | psl
         self.optimizer = self._make_optimizer()
         self._slot = CollectorSlot()
-        self._theta_cache: tuple[bytes, torch.Tensor] | None = None  # θ of the last predict_batch
+        # the actors of the last predict_batch: (preferences, layers, std)
+        self._theta_cache: tuple[bytes, NumpyLayers, np.ndarray] | None = None
 
     # ----------------------------------------------------------------------------- parameters
     def _make_optimizer(self) -> torch.optim.Adam:
@@ -197,19 +198,20 @@ class HyperMORL(Agent):
 
     def predict_batch(self, obs: np.ndarray, preferences: np.ndarray, deterministic: bool = True) -> np.ndarray:
         """Actions for one observation per row, each from the policy of that row's preference
-        (one batched forward pass; θ is cached while the preferences and the parameters stay the
-        same: training clears the cache)."""
+        (one batched forward pass, in numpy; the actors' weights are cached while the preferences
+        and the parameters stay the same: training clears the cache)."""
         key = np.ascontiguousarray(preferences, dtype=np.float64).tobytes()
         if self._theta_cache is None or self._theta_cache[0] != key:
-            self._theta_cache = (key, self.parameters_for(np.asarray(preferences)).contiguous())
-        theta = self._theta_cache[1]
-        x = torch.as_tensor(normalize_observations(obs, self.obs_stats), dtype=torch.float32).unsqueeze(1)
-        with torch.no_grad():
-            mean, log_std = actor_forward(self.layout, theta, x)
-            actions = mean[:, 0]
-            if not deterministic:
-                actions = actions + torch.exp(log_std) * torch.randn(actions.shape, generator=self.generator)
-        return actions.numpy().astype(np.float64)
+            theta = self.parameters_for(np.asarray(preferences)).contiguous()
+            std = torch.exp(self.layout.view(theta, "log_std")).numpy()
+            self._theta_cache = (key, numpy_layers(self.layout.unpack(theta, "actor")), std)
+        _, actor, std = self._theta_cache
+        x = normalize_observations(obs, self.obs_stats).astype(np.float32)[:, None, :]
+        actions = numpy_mlp(actor, x)[:, 0]
+        if not deterministic:
+            noise = torch.randn(actions.shape, generator=self.generator).numpy()
+            actions = actions + std * noise
+        return actions.astype(np.float64)
 
     # ----------------------------------------------------------------------------- persistence
     def _get_state(self) -> dict[str, Any]:

@@ -120,7 +120,7 @@ class _SigmoidTanh(torch.autograd.Function):
 
 
 # Below this many elements torch.tanh's per-call overhead is what counts, above it its throughput.
-_LARGE = 4096
+_LARGE = 24_576
 
 
 def tanh(x: torch.Tensor) -> torch.Tensor:
@@ -146,19 +146,6 @@ def mlp(layers: list[tuple[torch.Tensor, torch.Tensor]], x: torch.Tensor) -> tor
     return x
 
 
-def actor_forward(
-    layout: TargetNetworkLayout, theta: torch.Tensor, obs: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Action means (K, B, action_dim) and log-stds (K, action_dim) of K policies on (K, B, obs)."""
-    parts = layout.split(theta)
-    return mlp(layout.layers(parts, "actor"), obs), parts["log_std"]
-
-
-def critic_forward(layout: TargetNetworkLayout, theta: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
-    """Values (K, B, m), one per objective, of K critics on (K, B, obs)."""
-    return mlp(layout.unpack(theta, "critic"), obs)
-
-
 def actor_arrays(layout: TargetNetworkLayout, theta: torch.Tensor) -> dict[str, np.ndarray]:
     """The actor's weights and log-std of one θ (P,), as float64 arrays named as the standalone
     :class:`morl.policy.PreferencePolicy` expects them."""
@@ -168,3 +155,25 @@ def actor_arrays(layout: TargetNetworkLayout, theta: torch.Tensor) -> dict[str, 
         for name, seg in layout.segments.items()
         if name.startswith("actor") or name == "log_std"
     }
+
+
+NumpyLayers = list[tuple[np.ndarray, np.ndarray]]
+
+
+def numpy_layers(layers: list[tuple[torch.Tensor, torch.Tensor]]) -> NumpyLayers:
+    """Unpacked layers (see :meth:`TargetNetworkLayout.unpack`) as contiguous float32 arrays, for
+    :func:`numpy_mlp`."""
+    return [(np.ascontiguousarray(w.detach().numpy()), np.ascontiguousarray(b.detach().numpy())) for w, b in layers]
+
+
+def numpy_mlp(layers: NumpyLayers, x: np.ndarray) -> np.ndarray:
+    """:func:`mlp` in numpy, float32, for inference on small batches, where torch's per-call
+    overhead dominates (per env step while collecting or evaluating): x (K, B, in), weights
+    (K, in, out), biases (K, 1, out). A new array; x is not modified."""
+    last = len(layers) - 1
+    for i, (weight, bias) in enumerate(layers):
+        x = np.matmul(x, weight)
+        x += bias
+        if i < last:
+            np.tanh(x, out=x)
+    return x

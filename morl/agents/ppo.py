@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 import morl
-from morl.agents.networks import TargetNetworkLayout, mlp
+from morl.agents.networks import TargetNetworkLayout, mlp, numpy_layers, numpy_mlp
 from morl.agents.normalization import ReturnNormalizer, RunningMeanStd, normalize_observations
 from morl.agents.settings import Settings, setting
 
@@ -216,14 +216,14 @@ class Collector:
             log_std = layout.view(theta, "log_std")
             # Per step, the actor runs in numpy (torch's per-call overhead dominated matrices this
             # small), and the exploration noise of the whole rollout is drawn at once.
-            actor_np = [(np.ascontiguousarray(w.numpy()), b.numpy()) for w, b in actor]
+            actor_np = numpy_layers(actor)
             noise = torch.randn((T, K, E, layout.action_dim), generator=generator).numpy()
             noise *= torch.exp(log_std).unsqueeze(1).numpy()  # (K, 1, A): the policies' std
             for t in range(T):
                 obs_buf[t] = self._inputs(self._obs)
                 if pref_buf is not None and rows is not None:
                     pref_buf[t] = rows.current
-                act_buf[t] = (_numpy_mlp(actor_np, obs_buf[t].reshape(K, E, in_dim)) + noise[t]).reshape(K * E, -1)
+                act_buf[t] = (numpy_mlp(actor_np, obs_buf[t].reshape(K, E, in_dim)) + noise[t]).reshape(K * E, -1)
                 raw_obs, rewards, terminated, truncated, info = self.env.step(act_buf[t].astype(np.float64))
                 ended = terminated | truncated
                 rew_buf[t] = self.returns(rewards.astype(np.float64), ended)
@@ -409,18 +409,6 @@ def copy_rows(parameter: torch.nn.Parameter, optimizer: torch.optim.Adam, source
         for key in ("exp_avg", "exp_avg_sq"):
             if key in state:
                 state[key][dst] = state[key][src].clone()
-
-
-def _numpy_mlp(weights: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.ndarray:
-    """:func:`morl.agents.networks.mlp` in numpy, float32: x (K, B, in), weights (K, in, out)
-    and biases (K, 1, out)."""
-    last = len(weights) - 1
-    for i, (weight, bias) in enumerate(weights):
-        x = np.matmul(x, weight)
-        x += bias
-        if i < last:
-            np.tanh(x, out=x)
-    return x
 
 
 class CollectorSlot:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from morl.agents.base import Agent, Iteration
+from morl.agents.base import Agent, Iteration, torch_threads
 from morl.agents.ppo import plan_rollout
 from morl.agents.settings import AgentConfig, setting
 from morl.envs.problem import Problem
@@ -236,7 +236,8 @@ class SB3MultiPolicy(Agent):
         kwargs.setdefault("workers", self.config.workers or None)
         kwargs.setdefault("seed", self.config.seed)
         kwargs.setdefault("training_env_steps", self.env_steps)
-        result = evaluate_front(member_of, self.problem_id, grid, **kwargs)
+        with torch_threads(self.config.torch_threads):
+            result = evaluate_front(member_of, self.problem_id, grid, **kwargs)
         self.last_returns = np.full((len(self.weights), self.m), np.nan)
         self.last_returns[trained] = result.returns
         return result
