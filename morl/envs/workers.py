@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -164,6 +165,8 @@ class SlicedPhysics:
         self._local = SliceRunner(problem, self.buffers, *slices[0])
         self._conns: list[mp.connection.Connection] = []
         self._procs: list[subprocess.Popen[bytes]] = []
+        # Polling instead of blocking pays only while every process has a core of its own.
+        self._spin = SPIN_SECONDS if len(slices) <= (os.cpu_count() or 1) else 0.0
         for lo, hi in slices[1:]:
             parent, child = socket.socketpair()
             proc = subprocess.Popen(
@@ -177,6 +180,7 @@ class SlicedPhysics:
                     str(hi),
                     str(self._fd),
                     str(child.fileno()),
+                    str(self._spin),
                 ],
                 pass_fds=(self._fd, child.fileno()),
                 stdin=subprocess.DEVNULL,
@@ -185,7 +189,7 @@ class SlicedPhysics:
             self._conns.append(mp.connection.Connection(parent.detach()))
             self._procs.append(proc)
         for conn in self._conns:
-            self._expect(conn, "ready")
+            self._expect(conn, "ready", 0.0)
 
     @property
     def num_processes(self) -> int:
@@ -196,11 +200,12 @@ class SlicedPhysics:
             conn.send(command)
         getattr(self._local, command)()
         for conn in self._conns:
-            self._expect(conn, "ok")
+            self._expect(conn, "ok", self._spin)
 
     @staticmethod
-    def _expect(conn: mp.connection.Connection, reply: str) -> None:
+    def _expect(conn: mp.connection.Connection, reply: str, spin: float) -> None:
         try:
+            _await(conn, spin)
             message = conn.recv()
         except (EOFError, OSError):
             raise RuntimeError("a vector env worker process died") from None
@@ -227,6 +232,21 @@ class SlicedPhysics:
             self._fd = -1
 
 
+# Both sides of a command poll for the other's message for this long before blocking. A blocked
+# process is woken by the kernel, which on a VM costs tens of microseconds each way (a halted
+# vCPU is woken by an interrupt); per env step that was a sixth of HalfCheetah's step time. The
+# next step's command comes within a millisecond while collecting; during a long pause (the
+# update) a worker polls this long once, then blocks.
+SPIN_SECONDS = 0.002
+
+
+def _await(conn: mp.connection.Connection, seconds: float) -> None:
+    """Poll ``conn`` until it has a message or ``seconds`` pass (the caller then blocks in recv)."""
+    deadline = time.perf_counter() + seconds
+    while not conn.poll(0) and time.perf_counter() < deadline:
+        pass
+
+
 def worker_main(argv: list[str]) -> None:
     """Entry point of a worker process (see :class:`SlicedPhysics`)."""
     import signal
@@ -236,7 +256,7 @@ def worker_main(argv: list[str]) -> None:
     # Ctrl-C in a terminal reaches the whole process group: the parent handles it (saving what
     # it needs from these workers first), so a worker must not die of it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    name, num_envs, lo, hi, mem_fd, conn_fd = argv
+    name, num_envs, lo, hi, mem_fd, conn_fd, spin = argv
     conn = mp.connection.Connection(int(conn_fd))
     try:
         problem = get_problem(name)
@@ -245,6 +265,7 @@ def worker_main(argv: list[str]) -> None:
         runner = SliceRunner(problem, SharedBuffers(layout, buffer), int(lo), int(hi))
         conn.send("ready")
         while True:
+            _await(conn, float(spin))
             command = conn.recv()
             if command == "close":
                 break
