@@ -59,7 +59,8 @@ def main() -> None:
     total = sum(row["hours"] for row in rows.values())
     print(f"all seven, one seed each: {total:.1f} h")
     if args.out:
-        record = {"rows": rows, "total_hours": total, "versions": produced_by, "machine": header,
+        record = {"rows": rows, "total_hours": total, "git_commit": produced_by.get("git_commit"),
+                  "versions": produced_by, "machine": header,
                   "command": "python benchmarks/run_hours.py " + " ".join(sys.argv[1:])}  # fmt: skip
         Path(args.out).write_text(json.dumps(record, indent=1) + "\n")
 

@@ -127,7 +127,8 @@ def main() -> None:
     for name, value in rows.items():
         print(f"  {name:26s} {value:10.0f}   x{value / sb3:5.1f} SB3   {value / raw:5.2f} of raw physics")
     if args.out:
-        record = {"rates": rows, "versions": produced_by, "machine": header,
+        record = {"rates": rows, "git_commit": produced_by.get("git_commit"),
+                  "versions": produced_by, "machine": header,
                   "command": "python benchmarks/train_throughput.py " + " ".join(sys.argv[1:])}  # fmt: skip
         Path(args.out).write_text(json.dumps(record, indent=1) + "\n")
 

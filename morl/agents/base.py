@@ -32,7 +32,7 @@ import morl
 from morl.agents.checkpoint import CHECKPOINT, has_checkpoint, read_checkpoint, save_checkpoint
 from morl.agents.settings import AgentConfig
 from morl.envs.registration import get_problem
-from morl.evaluation import FrontResult, evaluate_front
+from morl.evaluation import FrontResult, PolicySource, evaluate_front
 from morl.io import DirectoryLock, atomic_write_text, remove_stale_temporaries, writable_directory
 from morl.policy import PreferencePolicy
 from morl.preferences import evaluation_preferences, simplex_grid
@@ -196,13 +196,17 @@ class Agent(ABC):
         ``kwargs`` go to ``evaluate_front`` (episodes, seed, discount, ...)."""
         if preferences is None:
             preferences = self.default_preferences()
+        return self._evaluate_front(self, preferences, **kwargs)
+
+    def _evaluate_front(self, source: PolicySource, preferences: np.ndarray, **kwargs: Any) -> FrontResult:
+        """:func:`evaluate_front` with this run's defaults (workers, seed, training env steps)."""
         kwargs.setdefault("workers", self.config.workers or None)
         kwargs.setdefault("seed", self.config.seed)
         kwargs.setdefault("training_env_steps", self.env_steps)
         # The forward passes are small: torch's extra threads would only spin beside the physics
         # workers (HalfCheetah's 200 episodes: 4.2 s with 2 threads, 2.7 s with 1).
         with torch_threads(self.config.torch_threads):
-            return evaluate_front(self, self.problem_id, preferences, **kwargs)
+            return evaluate_front(source, self.problem_id, preferences, **kwargs)
 
     def default_preferences(self) -> np.ndarray:
         splits = self.config.eval_splits

@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from morl.agents.base import Agent, Iteration, torch_threads
+from morl.agents.base import Agent, Iteration
 from morl.agents.ppo import plan_rollout
 from morl.agents.settings import AgentConfig, setting
 from morl.envs.problem import Problem
-from morl.evaluation import FrontResult, evaluate_front
+from morl.evaluation import FrontResult
 from morl.policy import PreferencePolicy
 from morl.preferences import PerturbedPreferenceSampler, simplex_grid, validate_preference
 from morl.versions import versions
@@ -186,7 +186,7 @@ class SB3MultiPolicy(Agent):
         model = self._model
         before = model.num_timesteps
         model.learn(total_timesteps=self._steps_per_iteration(), reset_num_timesteps=False, progress_bar=False)
-        self._snapshot()
+        self._snapshot()  # after every completed learn(): checkpoints and exports read members
         if (self.run.iteration + 1) % self.per_member == 0:  # this member is done
             self._release()
         finished = model.get_env().unwrapped.drain_episodes()
@@ -195,8 +195,9 @@ class SB3MultiPolicy(Agent):
         return Iteration(int(model.num_timesteps - before), stats, finished, label)
 
     def _release(self) -> None:
+        # No snapshot here: members hold the state of the last completed iteration, and a learn()
+        # interrupted half-way must not overwrite it with a half-trained model.
         if self._model is not None:
-            self._snapshot()
             self._model.get_env().close()
             self._model, self._model_index = None, -1
 
@@ -233,11 +234,7 @@ class SB3MultiPolicy(Agent):
         def member_of(weight: np.ndarray) -> PreferencePolicy:  # the member trained for this grid point
             return policies[trained[int(np.argmin(np.linalg.norm(grid - weight, axis=1)))]]
 
-        kwargs.setdefault("workers", self.config.workers or None)
-        kwargs.setdefault("seed", self.config.seed)
-        kwargs.setdefault("training_env_steps", self.env_steps)
-        with torch_threads(self.config.torch_threads):
-            result = evaluate_front(member_of, self.problem_id, grid, **kwargs)
+        result = self._evaluate_front(member_of, grid, **kwargs)
         self.last_returns = np.full((len(self.weights), self.m), np.nan)
         self.last_returns[trained] = result.returns
         return result
@@ -280,7 +277,6 @@ class SB3MultiPolicy(Agent):
 
     # ----------------------------------------------------------------------------- persistence
     def _get_state(self) -> dict[str, Any]:
-        self._snapshot()
         state: dict[str, Any] = {
             "plan": json.dumps({"per_member": self.per_member, "n_steps": self.n_steps}),
             "last_returns": json.dumps(None if self.last_returns is None else self.last_returns.tolist()),
