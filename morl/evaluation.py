@@ -45,7 +45,7 @@ class SupportsPolicyFor(Protocol):
     def policy_for(self, preference: Any) -> Any: ...
 
 
-PolicySource = PolicyFor | SupportsPolicyFor
+PolicySource = PolicyFor | SupportsPolicyFor | Sequence[Policy]
 
 
 @dataclass(frozen=True)
@@ -212,8 +212,9 @@ def evaluate_front(
 ) -> FrontResult:
     """Run the policy of every preference ω and measure the front of the returns.
 
-    ``source`` is an agent (anything with ``policy_for(ω)``, every morl agent) or a plain
-    callable ω → policy; a policy is anything with ``predict(obs, deterministic)``.
+    ``source`` is an agent (anything with ``policy_for(ω)``, every morl agent), a plain
+    callable ω → policy, or a sequence of policies, one per preference (a population's members,
+    which may share a preference); a policy is anything with ``predict(obs, deterministic)``.
 
     All preferences (× ``episodes``) run together on one batched vector env: one batched step for
     all of them, each policy predicting for its own rows. If ``source`` has a method
@@ -258,8 +259,14 @@ def evaluate_front(
     lengths = np.zeros(num_envs, dtype=np.int64)
     active = np.ones(num_envs, dtype=bool)
     batched = getattr(source, "predict_batch", None)
-    make_policy = source.policy_for if isinstance(source, SupportsPolicyFor) else source
-    policies = None if batched is not None else [make_policy(w) for w in prefs]
+    policies: list[Policy] | None = None
+    if isinstance(source, Sequence):
+        policies, batched = list(source), None
+        if len(policies) != len(prefs):
+            raise ValueError(f"{len(policies)} policies for {len(prefs)} preferences; expected one per preference")
+    elif batched is None:
+        make_policy = source.policy_for if isinstance(source, SupportsPolicyFor) else source
+        policies = [make_policy(w) for w in prefs]
 
     if benchmark:
         venv = morl.make_vec(problem_id, num_envs, seed=seed, workers=workers)
@@ -296,7 +303,44 @@ def evaluate_front(
         else:
             batch.close()
 
-    episode_returns = returns.reshape(len(prefs), episodes, m)
+    return front_result(
+        problem_id,
+        prefs,
+        returns.reshape(len(prefs), episodes, m),
+        seed=seed,
+        discount=discount,
+        deterministic=deterministic,
+        ref_point=ref,
+        utility_weights=utility_weights,
+        env_steps=int(lengths.sum()),
+        training_env_steps=training_env_steps,
+    )
+
+
+def front_result(
+    problem_id: str,
+    preferences: np.ndarray,
+    returns: np.ndarray,
+    *,
+    seed: int = 0,
+    discount: float = 1.0,
+    deterministic: bool = True,
+    ref_point: Sequence[float] | None = None,
+    utility_weights: np.ndarray | None = None,
+    env_steps: int = 0,
+    training_env_steps: int | None = None,
+) -> FrontResult:
+    """The :class:`FrontResult` of returns already measured: ``returns`` (P, m), one episode per
+    preference, or (P, episodes, m). For an agent that measures its front while training (PGMORL's
+    archive) with the same protocol; ``env_steps`` are the evaluation steps this call cost (0)."""
+    episode_returns = np.asarray(returns, dtype=np.float64)
+    if episode_returns.ndim == 2:
+        episode_returns = episode_returns[:, None, :]
+    prefs = np.asarray(preferences, dtype=np.float64)
+    m = episode_returns.shape[-1]
+    if episode_returns.ndim != 3 or len(episode_returns) != len(prefs) or prefs.shape[-1] != m:
+        raise ValueError(f"returns of shape {np.shape(returns)} do not match preferences of shape {prefs.shape}")
+    ref = tuple(float(x) for x in (ref_point if ref_point is not None else np.zeros(m)))
     mean_returns = episode_returns.mean(axis=1)
     weights = default_utility_weights(m) if utility_weights is None else np.asarray(utility_weights)
     metrics_fn = FrontMetrics(ref_point=ref, weights=weights)
@@ -304,7 +348,7 @@ def evaluate_front(
         problem_id=problem_id,
         ref_point=ref,
         discount=float(discount),
-        episodes=episodes,
+        episodes=episode_returns.shape[1],
         seed=seed,
         deterministic=deterministic,
         versions=versions(),
@@ -316,6 +360,6 @@ def evaluate_front(
         front_indices=tuple(int(i) for i in metrics_fn.front(mean_returns)),
         metrics=metrics_fn(mean_returns),
         protocol=protocol,
-        env_steps=int(lengths.sum()),
+        env_steps=env_steps,
         training_env_steps=training_env_steps,
     )

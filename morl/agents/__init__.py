@@ -19,6 +19,7 @@ _CLASSES = {
     "hyper-morl": "morl.agents.hyper_morl:HyperMORL",
     "conditioned-ppo": "morl.agents.conditioned_ppo:ConditionedPPO",
     "sb3": "morl.agents.sb3:SB3MultiPolicy",
+    "pgmorl": "morl.agents.pgmorl:PGMORL",
 }
 
 

@@ -283,6 +283,11 @@ class Agent(ABC):
         done = self.run.iteration
         return done % self.config.eval_interval == 0 or done == self.run.iterations
 
+    def _training_front(self) -> FrontResult:
+        """The front logged during training (at the evaluation cadence): :meth:`evaluate`, unless
+        the agent measures its front as part of training anyway (PGMORL's archive)."""
+        return self.evaluate()
+
     def _parameters_changed(self) -> None:  # noqa: B027 - optional hook
         """Called after every update: drop caches derived from the parameters."""
 
@@ -353,7 +358,7 @@ class Agent(ABC):
             mean_return = np.mean(step.episode_returns, axis=0)
             for j, name in enumerate(self.problem.objective_names):
                 record[f"train/episode_return/{name}"] = float(mean_return[j])
-        result = self.evaluate() if self._evaluation_due() else None
+        result = self._training_front() if self._evaluation_due() else None
         self.run.wall_time += time.perf_counter() - start
         if result is not None:
             self.run.eval_env_steps += result.env_steps

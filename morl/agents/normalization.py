@@ -22,15 +22,40 @@ CLIP = 10.0
 
 @dataclass
 class RunningMeanStd:
-    """Mean and variance of a stream of batches (parallel algorithm of Chan et al.)."""
+    """Mean and variance of a stream of batches (parallel algorithm of Chan et al.).
+
+    Grouped statistics (:meth:`grouped`): ``mean`` and ``var`` (G, d) and ``count`` (G, 1), one
+    normaliser per group (PGMORL's policies each keep their own), updated together with batches
+    shaped (n, G, d); a group's statistics are copied in and out with :meth:`row` / :meth:`set_row`.
+    """
 
     mean: np.ndarray
     var: np.ndarray
-    count: float = 1e-4
+    count: float | np.ndarray = 1e-4
 
     @classmethod
     def zeros(cls, shape: tuple[int, ...]) -> RunningMeanStd:
         return cls(np.zeros(shape), np.ones(shape))
+
+    @classmethod
+    def grouped(cls, groups: int, shape: tuple[int, ...]) -> RunningMeanStd:
+        """``groups`` independent fresh normalisers of ``shape`` (a 1-D shape)."""
+        return cls(np.zeros((groups, *shape)), np.ones((groups, *shape)), np.full((groups, 1), 1e-4))
+
+    @property
+    def groups(self) -> int | None:
+        """The number of groups, None for a single normaliser."""
+        return None if np.ndim(self.count) == 0 else int(np.shape(self.count)[0])
+
+    def row(self, group: int) -> RunningMeanStd:
+        """A copy of one group's statistics as a single normaliser."""
+        assert self.groups is not None
+        return RunningMeanStd(self.mean[group].copy(), self.var[group].copy(), float(np.asarray(self.count)[group, 0]))
+
+    def set_row(self, group: int, stats: RunningMeanStd) -> None:
+        """Overwrite one group with a single normaliser's statistics."""
+        assert self.groups is not None and isinstance(self.count, np.ndarray)
+        self.mean[group], self.var[group], self.count[group, 0] = stats.mean, stats.var, float(stats.count)
 
     def update(self, batch: np.ndarray) -> None:
         batch = np.asarray(batch, dtype=np.float64).reshape(-1, *self.mean.shape)
@@ -49,16 +74,38 @@ class RunningMeanStd:
         self.count = total
 
     def state(self) -> dict[str, Any]:
-        return {"mean": self.mean.tolist(), "var": self.var.tolist(), "count": float(self.count)}
+        count = self.count.tolist() if isinstance(self.count, np.ndarray) else float(self.count)
+        return {"mean": self.mean.tolist(), "var": self.var.tolist(), "count": count}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> RunningMeanStd:
         mean = np.asarray(state["mean"], dtype=np.float64)
-        return cls(mean, np.asarray(state["var"], dtype=np.float64).reshape(mean.shape), float(state["count"]))
+        raw = state["count"]
+        count: float | np.ndarray = (
+            np.asarray(raw, dtype=np.float64).reshape(len(mean), 1) if isinstance(raw, list) else float(raw)
+        )
+        return cls(mean, np.asarray(state["var"], dtype=np.float64).reshape(mean.shape), count)
 
 
 def normalize_observations(obs: np.ndarray, stats: RunningMeanStd) -> np.ndarray:
-    return np.clip((obs - stats.mean) / np.sqrt(stats.var + EPSILON), -CLIP, CLIP)
+    """Normalised observations; with grouped statistics of G groups, ``obs`` rows are G equal
+    consecutive blocks, block g normalised by group g (a population's env rows)."""
+    groups = stats.groups
+    if groups is None:
+        return np.clip((obs - stats.mean) / np.sqrt(stats.var + EPSILON), -CLIP, CLIP)
+    blocks = obs.reshape(groups, -1, obs.shape[-1])
+    scaled = (blocks - stats.mean[:, None]) / np.sqrt(stats.var[:, None] + EPSILON)
+    return np.clip(scaled, -CLIP, CLIP).reshape(obs.shape)
+
+
+def update_stats(stats: RunningMeanStd, batch: np.ndarray) -> None:
+    """Update ``stats`` with a batch of rows: all rows for a single normaliser; with G groups,
+    the rows are G equal consecutive blocks and block g updates group g."""
+    groups = stats.groups
+    if groups is None:
+        stats.update(batch)
+    else:
+        stats.update(batch.reshape(groups, -1, batch.shape[-1]).swapaxes(0, 1))
 
 
 class ReturnNormalizer:
@@ -71,12 +118,15 @@ class ReturnNormalizer:
 
     @property
     def scale(self) -> np.ndarray:
-        """The factor that turns a normalised objective back into the raw one."""
-        return np.sqrt(self.stats.var + EPSILON)
+        """The factor that turns a normalised objective back into the raw one: (m,), or one row
+        per env (num_envs, m) with grouped statistics."""
+        scale = np.sqrt(self.stats.var + EPSILON)
+        groups = self.stats.groups
+        return scale if groups is None else np.repeat(scale, len(self.returns) // groups, axis=0)
 
     def __call__(self, rewards: np.ndarray, episode_end: np.ndarray) -> np.ndarray:
         """Normalised rewards for one batched step; updates the statistics."""
         self.returns = self.returns * self.gamma + rewards
-        self.stats.update(self.returns)
+        update_stats(self.stats, self.returns)
         self.returns[episode_end] = 0.0
         return np.clip(rewards / self.scale, -CLIP, CLIP)

@@ -20,7 +20,7 @@ import torch
 
 import morl
 from morl.agents.networks import TargetNetworkLayout, mlp, numpy_layers, numpy_mlp
-from morl.agents.normalization import ReturnNormalizer, RunningMeanStd, normalize_observations
+from morl.agents.normalization import ReturnNormalizer, RunningMeanStd, normalize_observations, update_stats
 from morl.agents.settings import Settings, setting
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -146,6 +146,10 @@ class Collector:
     With ``row_preferences`` (K = 1, a conditioned network) each row's input is its normalised
     observation followed by its current preference, and the advantage of each step is scalarised
     with the preference of its row at that step.
+
+    Normalisers are shared by all K policies, or, given grouped statistics of K groups
+    (:meth:`RunningMeanStd.grouped`, for both ``obs_stats`` and ``return_stats``), each policy
+    normalises its own rows with its own statistics, as independent runs would (PGMORL).
     """
 
     def __init__(self, problem_id: str, num_policies: int, envs_per_policy: int, settings: PPOSettings, seed: int,
@@ -163,6 +167,9 @@ class Collector:
         self.m = self.env.reward_dim
         self.obs_stats = obs_stats if obs_stats is not None else RunningMeanStd.zeros((obs_dim,))
         self.returns = ReturnNormalizer(self.K * self.E, self.m, settings.gamma, stats=return_stats)
+        for name, stats in (("obs_stats", self.obs_stats), ("return_stats", self.returns.stats)):
+            if stats.groups not in (None, self.K):
+                raise ValueError(f"{name} has {stats.groups} groups; expected one per policy ({self.K}) or none")
         if row_preferences is not None and self.K != 1:
             raise ValueError(f"row preferences serve one conditioned network; got num_policies={self.K}")
         self.row_preferences = row_preferences
@@ -172,7 +179,7 @@ class Collector:
             self.set_state(in_flight)
 
     def _observe(self, raw: np.ndarray) -> np.ndarray:
-        self.obs_stats.update(raw)
+        update_stats(self.obs_stats, raw)
         return normalize_observations(raw, self.obs_stats)
 
     def _inputs(self, normalised: np.ndarray) -> np.ndarray:
