@@ -29,6 +29,9 @@ TINY: dict[str, dict[str, Any]] = {
                         "eval_interval": 4, "eval_splits": 4, "workers": 1},
     "sb3": {"total_steps": 6000, "n_steps": 64, "num_policies": 3, "envs_per_policy": 2, "n_epochs": 2,
             "eval_interval": 4, "eval_splits": 4, "workers": 1},
+    "pgmorl": {"total_steps": 8000, "steps_per_env": 64, "num_tasks": 3, "warmup_splits": 2, "envs_per_task": 2,
+               "warmup_iter": 2, "update_iter": 2, "epochs": 2, "minibatches": 4, "eval_interval": 4,
+               "eval_splits": 4, "workers": 1},
 }  # fmt: skip
 
 
@@ -44,7 +47,7 @@ def trained(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 
 
 def test_registry_lists_every_agent() -> None:
-    assert set(AGENTS) == {"hyper-morl", "conditioned-ppo", "sb3"}
+    assert set(AGENTS) == {"hyper-morl", "conditioned-ppo", "sb3", "pgmorl"}
     for name, cls in AGENTS.items():
         assert cls.name == name and cls.summary
     with pytest.raises(ValueError, match="agent='pgmorl-x' is unknown; expected one of: hyper-morl"):
@@ -193,7 +196,7 @@ def test_population_agent_policy_for_uses_the_evaluated_returns(trained: tuple[A
     if not hasattr(agent, "pareto_set"):
         pytest.skip("not a population agent")
     members = agent.pareto_set()
-    assert len(members) == agent.config.num_policies
+    assert len(members) == getattr(agent.config, "num_policies", len(members)) >= 2
     result = agent.evaluate()
     assert len(result.preferences) == len(members)  # every member on its own preference
     for w in ([1.0, 0.0], [0.5, 0.5], [0.0, 1.0]):
@@ -201,7 +204,7 @@ def test_population_agent_policy_for_uses_the_evaluated_returns(trained: tuple[A
         np.testing.assert_allclose(agent.policy_for(w).preference, members[best][0])
 
 
-@pytest.mark.parametrize("name", ["conditioned-ppo", "sb3"])
+@pytest.mark.parametrize("name", ["conditioned-ppo", "sb3", "pgmorl"])
 def test_cli_trains_evaluates_and_samples_any_agent(name: str, tmp_path: Path, capsys: Any) -> None:
     out = tmp_path / name
     options = [f"--{k.replace('_', '-')}={v}" for k, v in TINY[name].items() if k != "total_steps"]
@@ -225,7 +228,7 @@ def test_cli_agents_lists_them(capsys: Any) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["conditioned-ppo", "sb3"])
+@pytest.mark.parametrize("name", ["conditioned-ppo", "sb3", "pgmorl"])
 def test_resume_after_kill(name: str, tmp_path: Path) -> None:
     """kill -9 during training, run the same command again: it resumes and ends on the plan."""
     import os

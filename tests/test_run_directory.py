@@ -33,6 +33,9 @@ SMALL: dict[str, dict[str, Any]] = {
                    "minibatches": 4, "eval_interval": 3, "eval_splits": 4, "workers": 1},
     "conditioned-ppo": {"total_steps": 6000, "steps_per_env": 64, "num_envs": 8, "epochs": 2, "minibatches": 4,
                         "eval_interval": 3, "eval_splits": 4, "workers": 1},
+    "pgmorl": {"total_steps": 8000, "steps_per_env": 64, "num_tasks": 3, "warmup_splits": 2, "envs_per_task": 2,
+               "warmup_iter": 2, "update_iter": 2, "epochs": 2, "minibatches": 4, "eval_interval": 3,
+               "workers": 1},
 }  # fmt: skip
 
 
@@ -78,13 +81,15 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- 2. resumed == never stopped
 @pytest.mark.parametrize("name", list(SMALL))
 def test_stopped_and_resumed_equals_uninterrupted_bit_for_bit(name: str, tmp_path: Path) -> None:
-    """Stops after the first iteration, mid-run and at Hyper-MORL's warm-up/PSL boundary: the
+    """Stops after the first iteration, mid-run and at the warm-up's end (Hyper-MORL: PSL begins;
+    PGMORL: the first generation's tasks are chosen; 4 ends PGMORL's first generation): the
     continued run (a new agent restored from the checkpoint) ends with the very same parameters
     and front as a run never stopped."""
     reference = small(name).learn(progress=False)
     expected = reference.evaluate().returns
-    boundary = getattr(reference, "plan", None)
-    stops = [1, 4] + ([boundary.warmup_iterations] if boundary is not None else [])
+    plan = getattr(reference, "plan", None)
+    boundary = getattr(plan, "warmup_iterations", getattr(plan, "warmup_iter", None))
+    stops = [1, 4] + ([boundary] if boundary else [])
     for stop in stops:
         out = tmp_path / f"stop{stop}"
         small(name).learn(out_dir=out, progress=False, callback=lambda a, info, s=stop: info["iteration"] < s)
