@@ -9,6 +9,11 @@ callback that times each iteration and stops after a few):
   budget's split (15 % warm-up) into the rate of a whole run (evaluation excluded; the warm-up
   fraction is lowered here only to reach PSL sooner, the iterations themselves are unchanged);
 * conditioned PPO (one network, 24 envs with a preference each, the same PPO settings);
+* PGMORL with the authors' settings (6 tasks × 4 envs × 2048 steps, batched): env-steps/s of its
+  iterations, each with its evaluation of the 6 policies (one episode each, part of the
+  algorithm), and the task selection timed apart, combined with the paper plan (80 warm-up
+  iterations, 26 generations of 20) into a whole-run rate (the selection is timed here on a
+  young population; it grows with the population: the full-budget run's wall-clock says more);
 * the ``sb3`` agent: SB3 PPO (defaults, VecNormalize) on morl's vector env with 4 envs;
 * Stable-Baselines3 PPO ("MlpPolicy", default settings) on one scalarised env (``DummyVecEnv``);
 * the raw physics rate (``mujoco.rollout``, all cores, see ``env_throughput.py``);
@@ -76,6 +81,37 @@ def agent_rates(name: str, iterations: int, kind: Any = lambda a: "run", kinds: 
     return {k: timer.best(k) for k in kinds}
 
 
+def pgmorl_rate(iterations: int) -> float:
+    """PGMORL's whole-run env-steps/s on the paper plan: the best iteration rate (collection,
+    update, the evaluation of its policies) and the mean selection time per generation."""
+    cls = get_agent("pgmorl")
+    config = cls.config_class.for_problem(PROBLEM, eval_interval=1_000_000, warmup_iter=2, update_iter=2)
+    seconds: list[float] = []
+    selections: list[float] = []
+    last = [time.perf_counter()]
+
+    def timer(agent: Agent, info: dict[str, Any]) -> bool:
+        now = time.perf_counter()
+        selection = info["stats"]["selection_seconds"]
+        if info["iteration"] > 1:  # the first starts workers and evaluates the fresh policies
+            seconds.append(now - last[0] - selection)
+        if selection > 0.01:
+            selections.append(selection)
+        last[0] = time.perf_counter()
+        return len(seconds) < iterations or not selections
+
+    agent = cls(PROBLEM, config)
+    agent.learn(progress=False, callback=timer)
+    per_iteration = agent.plan.steps * config.envs_per_task * config.num_tasks
+    paper = cls.config_class.for_problem(PROBLEM)
+    paper_agent = cls(PROBLEM, paper)
+    paper_agent.prepare()
+    plan = paper_agent.plan
+    total_iterations = plan.warmup_iter + plan.generations * plan.update_iter
+    total_seconds = total_iterations * min(seconds) + plan.generations * float(sum(selections) / len(selections))
+    return total_iterations * per_iteration / total_seconds
+
+
 def whole_run_rate(warmup_rate: float, psl_rate: float, warmup_fraction: float = 0.15) -> float:
     return 1.0 / (warmup_fraction / warmup_rate + (1.0 - warmup_fraction) / psl_rate)
 
@@ -110,6 +146,7 @@ def main() -> None:
     hyper = agent_rates("hyper-morl", args.iterations, kind=lambda a: a.phase, kinds=("warmup", "psl"),
                         total_steps=2_000_000, warmup_fraction=0.02)  # fmt: skip
     conditioned = agent_rates("conditioned-ppo", args.iterations)
+    pgmorl = pgmorl_rate(args.iterations)
     sb3_agent = agent_rates("sb3", args.iterations)
     torch.set_num_threads(threads)  # SB3 alone with torch's default
     sb3 = sb3_rate(args.iterations)
@@ -119,6 +156,7 @@ def main() -> None:
         "hyper_morl_psl": hyper["psl"],
         "hyper_morl_run": whole_run_rate(hyper["warmup"], hyper["psl"]),
         "conditioned_ppo": conditioned["run"],
+        "pgmorl_run": pgmorl,
         "sb3_agent_4envs": sb3_agent["run"],
         "sb3_ppo_one_env": sb3,
         "raw_physics": raw,
@@ -126,6 +164,7 @@ def main() -> None:
     print(f"{PROBLEM}: training env-steps/s (rollout + update, all cores)")
     for name, value in rows.items():
         print(f"  {name:26s} {value:10.0f}   x{value / sb3:5.1f} SB3   {value / raw:5.2f} of raw physics")
+    print(f"  pgmorl / hyper-morl (whole runs): {rows['pgmorl_run'] / rows['hyper_morl_run']:.2f}")
     if args.out:
         record = {"rates": rows, "git_commit": produced_by.get("git_commit"),
                   "versions": produced_by, "machine": header,

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from morl.agents.conditioned_ppo import ConditionedPPO, ConditionedPPOConfig
+from morl.agents.pgmorl import PGMORL, PGMORLConfig
 from morl.agents.sb3 import SB3MultiPolicy, SB3MultiPolicyConfig
+from morl.pareto import hypervolume
 
 
 @pytest.mark.slow
@@ -54,3 +56,41 @@ def test_sb3_members_learn_their_own_trade_off() -> None:
     print("sb3 first", first, "final", np.diag(final), result.returns)
     assert final[0, 0] > first[0] + 100.0
     assert result.returns[0, 0] > result.returns[1, 0] + 100.0
+
+
+def _untrained_hypervolume(agent: PGMORL) -> float:
+    """HV of the warm-up's fresh policies, as evaluated when they entered the graph."""
+    roots = [agent.graph.objs[i] for i in range(len(agent.warmup_weights))]
+    return hypervolume(np.asarray(roots), ref_point=np.zeros(agent.m))
+
+
+@pytest.mark.slow
+def test_pgmorl_improves_the_front_two_objectives() -> None:
+    """MO-HalfCheetah-v2, 150k steps (27 warm-up iterations, 3 generations of 6, 128 steps), seed
+    1. Measured when written (seeds 0-3): HV of the 6 fresh policies 1.17e6, 0.85e6, 0.56e6,
+    1.06e6; of the archive at the end 2.30e6, 2.64e6, 2.12e6, 2.68e6 (about 23 s each). No fresh
+    set reached 1.2e6; every trained one passed 2.1e6."""
+    cfg = PGMORLConfig.for_problem("MO-HalfCheetah-v2", total_steps=150_000, steps_per_env=128, epochs=5,
+                                   minibatches=4, learning_rate=1e-3, eval_interval=1000, seed=1)  # fmt: skip
+    agent = PGMORL("MO-HalfCheetah-v2", cfg).learn(progress=False)
+    trained = agent.evaluate()
+    untrained = _untrained_hypervolume(agent)
+    print("pgmorl HV", untrained, trained.metrics.hypervolume, len(agent.archive))
+    assert trained.metrics.hypervolume > 1.5 * untrained
+    assert trained.metrics.hypervolume > 1.8e6
+    np.testing.assert_allclose(trained.returns, agent.archive_returns())  # deterministic resets: as recorded
+
+
+@pytest.mark.slow
+def test_pgmorl_improves_the_front_three_objectives() -> None:
+    """MO-Hopper-v3, 200k steps (15 tasks, 16 warm-up iterations, 3 generations of 3), seed 0.
+    Measured when written (seeds 0, 1): HV of the 15 fresh policies 1.6e5, 4.7e5; of the archive
+    2.9e9, 3.0e8 (about 30 s each)."""
+    cfg = PGMORLConfig.for_problem("MO-Hopper-v3", total_steps=200_000, steps_per_env=128, epochs=5,
+                                   minibatches=4, learning_rate=1e-3, eval_interval=1000, seed=0)  # fmt: skip
+    agent = PGMORL("MO-Hopper-v3", cfg).learn(progress=False)
+    trained = hypervolume(agent.archive_returns(), ref_point=np.zeros(3))
+    untrained = _untrained_hypervolume(agent)
+    print("pgmorl HV (m=3)", untrained, trained, len(agent.archive))
+    assert trained > 100.0 * untrained
+    assert trained > 1e8

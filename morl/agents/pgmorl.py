@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -292,9 +293,13 @@ class PGMORL(Agent):
             stats = ppo_update(self.layout, lambda: self.theta, self.optimizer, rollout, self.config.ppo,
                                self.generator)  # fmt: skip
         stats["learning_rate"] = lr
+        start = time.perf_counter()
         self._record_offspring(node=(index + 1) % self.plan.update_iter == 0 or index + 1 == length)
+        stats["evaluation_seconds"] = time.perf_counter() - start
+        start = time.perf_counter()
         if index + 1 == length and iteration + 1 < self.run.iterations:
             self.pending = self._select()  # chosen now, so that the checkpoint holds them
+        stats["selection_seconds"] = time.perf_counter() - start
         stats["archive_size"] = float(len(self.archive))
         stats["population_size"] = float(len(self.population))
         label = "warm-up" if stage == 0 else f"generation {stage}/{self.plan.generations}"
