@@ -1,4 +1,5 @@
-"""Reproduce Hyper-MORL's published hypervolume on one problem with the authors' settings.
+"""Reproduce Hyper-MORL's published hypervolume on one problem with the authors' settings (or run
+another agent, ``--agent pgmorl``, at the same full budget and protocol, beside it).
 
 Runs ``morl train hyper-morl`` with the problem's default config (the authors' settings and full
 budget), evaluates the final front on the paper protocol (200 / 406 preferences, one
@@ -7,10 +8,13 @@ hypervolume with the authors' table (9 seeds, MuJoCo 2.0; numbers on MuJoCo 3+/4
 shift). Prints and writes ``benchmarks/results/reproduce-<problem>-seed<S>.json`` with the
 wall-clock time.
 
-Usage: python benchmarks/reproduce.py MO-Swimmer-v2 [--seed 0] [--steps N] [--out DIR]
-The run directory defaults to ~/morl-runs/reproduce-<problem>-seed<S> (outside the work tree, so a
-later session on the same machine finds it); a killed run resumes when started again with the
-same arguments. The record names the git commit, the versions and the command.
+Usage: python benchmarks/reproduce.py MO-Swimmer-v2 [--agent hyper-morl] [--seed 0] [--steps N] [--out DIR]
+The run directory defaults to ~/morl-runs/reproduce-<problem>-seed<S> (``reproduce-<agent>-...``
+for another agent; outside the work tree, so a later session on the same machine finds it); a
+killed run resumes when started again with the same arguments. The record names the git commit,
+the versions and the command. Another agent's record (``reproduce-<agent>-<problem>-seed<S>.json``)
+puts our Hyper-MORL result of the same problem and seed beside it when that exists; the authors'
+range is Hyper-MORL's (their paper's table), quoted for reference.
 """
 
 from __future__ import annotations
@@ -24,8 +28,7 @@ import time
 from pathlib import Path
 
 import morl
-from morl.agents.config import HyperMORLConfig
-from morl.agents.hyper_morl import HyperMORL
+from morl.agents import AGENTS, get_agent
 from morl.evaluation import FrontResult
 from morl.versions import versions
 
@@ -44,11 +47,12 @@ AUTHORS = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("problem", choices=sorted(AUTHORS))
+    parser.add_argument("--agent", default="hyper-morl", choices=sorted(AGENTS), help="the agent (default hyper-morl)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, help="override the paper budget (then not a reproduction)")
     parser.add_argument("--out", help="run directory (default runs/reproduce-<problem>-seed<S>)")
     parser.add_argument(
-        "--eval-interval", type=int, help="PSL iterations between evaluations (default 10); does not change training"
+        "--eval-interval", type=int, help="iterations between evaluations (default 10); does not change training"
     )
     args = parser.parse_args()
 
@@ -57,9 +61,11 @@ def main() -> None:
         overrides["eval_interval"] = args.eval_interval
     if args.steps:
         overrides["total_steps"] = args.steps
-    config = HyperMORLConfig.for_problem(args.problem, **overrides)
-    out = Path(args.out or Path.home() / "morl-runs" / f"reproduce-{args.problem}-seed{args.seed}")
-    agent = HyperMORL(args.problem, config)
+    cls = get_agent(args.agent)
+    config = cls.config_class.for_problem(args.problem, **overrides)
+    name = ("" if args.agent == "hyper-morl" else f"{args.agent}-") + f"{args.problem}-seed{args.seed}"
+    out = Path(args.out or Path.home() / "morl-runs" / f"reproduce-{name}")
+    agent = cls(args.problem, config)
     if agent.restore(out):
         print(f"resuming {out} at {agent.env_steps:,} env steps")
     agent.learn(out_dir=out)
@@ -70,7 +76,9 @@ def main() -> None:
     mean, std, low, high, hours = AUTHORS[args.problem]
     hv = result.metrics.hypervolume
     verdict = "within" if low <= hv <= high else ("above" if hv > high else "below")
+    results = Path(__file__).parent / "results"
     summary = {
+        "agent": args.agent,
         "problem": args.problem,
         "seed": args.seed,
         "total_steps": config.total_steps,
@@ -80,7 +88,7 @@ def main() -> None:
         "expected_utility": result.metrics.expected_utility,
         "num_non_dominated": result.metrics.num_non_dominated,
         "authors_hv": {"mean": mean, "std": std, "min": low, "max": high},
-        "verdict": f"{verdict} the authors' range",
+        "verdict": f"{verdict} the authors' range" + ("" if args.agent == "hyper-morl" else " (of Hyper-MORL)"),
         "train_wall_clock_s": train_seconds,  # includes the periodic evaluations
         "final_eval_wall_clock_s": eval_seconds,
         "authors_wall_clock_h": hours,
@@ -91,11 +99,16 @@ def main() -> None:
         "versions": versions(),
         "command": "python benchmarks/reproduce.py " + " ".join(sys.argv[1:]),
     }
+    ours = results / f"reproduce-{args.problem}-seed{args.seed}.json"
+    if args.agent != "hyper-morl" and ours.is_file():
+        hyper = json.loads(ours.read_text())
+        keys = ("hypervolume", "sparsity", "expected_utility", "num_non_dominated", "train_wall_clock_s", "git_commit")
+        summary["hyper_morl_same_seed"] = {k: hyper.get(k) for k in keys}
+    summary["git_commit"] = summary["versions"].get("git_commit")
     print(json.dumps(summary, indent=1))
-    results = Path(__file__).parent / "results"
     results.mkdir(exist_ok=True)
-    (results / f"reproduce-{args.problem}-seed{args.seed}.json").write_text(json.dumps(summary, indent=1) + "\n")
-    result.save(results / f"reproduce-{args.problem}-seed{args.seed}-front.json")
+    (results / f"reproduce-{name}.json").write_text(json.dumps(summary, indent=1) + "\n")
+    result.save(results / f"reproduce-{name}-front.json")
 
 
 if __name__ == "__main__":

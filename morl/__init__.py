@@ -48,6 +48,8 @@ _LAZY = {
     "HyperMORLConfig": "morl.agents.config",
     "ConditionedPPO": "morl.agents.conditioned_ppo",
     "ConditionedPPOConfig": "morl.agents.conditioned_ppo",
+    "PGMORL": "morl.agents.pgmorl",
+    "PGMORLConfig": "morl.agents.pgmorl",
     "SB3MultiPolicy": "morl.agents.sb3",
     "SB3MultiPolicyConfig": "morl.agents.sb3",
     "AGENTS": "morl.agents",
@@ -68,6 +70,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AGENTS",
+    "PGMORL",
     "PROBLEM_IDS",
     "ConditionedPPO",
     "ConditionedPPOConfig",
@@ -77,6 +80,7 @@ __all__ = [
     "HyperMORLConfig",
     "LinearScalarization",
     "MOVectorEnv",
+    "PGMORLConfig",
     "PreferencePolicy",
     "SB3MultiPolicy",
     "SB3MultiPolicyConfig",

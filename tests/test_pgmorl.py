@@ -13,8 +13,8 @@ import torch
 import morl
 from morl.agents.normalization import RunningMeanStd, normalize_observations
 from morl.agents.pgmorl import PGMORL, PGMORLConfig
-from morl.agents.pgmorl_prediction import OptimizationGraph, fit_scaled_tanh, scaled_tanh
-from morl.agents.pgmorl_selection import PerformanceBuffers, Task, candidate_weights, select_tasks
+from morl.agents.pgmorl.prediction import OptimizationGraph, fit_scaled_tanh, scaled_tanh
+from morl.agents.pgmorl.selection import PerformanceBuffers, Task, candidate_weights, select_tasks
 from morl.agents.ppo import Collector, PPOSettings
 
 

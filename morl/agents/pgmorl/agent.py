@@ -1,9 +1,9 @@
 """PGMORL (Xu et al., ICML 2020), batched: the baseline that defined the benchmark.
 
 An evolutionary MORL algorithm over PPO policies. A warm-up trains one fresh policy per weight of
-an even simplex grid; then each generation the prediction model (:mod:`pgmorl_prediction`)
+an even simplex grid; then each generation the prediction model (:mod:`.prediction`)
 forecasts what training each population member with each candidate weight would give, and
-:func:`~morl.agents.pgmorl_selection.select_tasks` picks the n (policy, weight) tasks that most
+:func:`~morl.agents.pgmorl.selection.select_tasks` picks the n (policy, weight) tasks that most
 improve HV − α·SP of the archive. Every policy evaluated after every iteration enters the Pareto
 archive (unbounded, non-dominated); the archive is the result.
 
@@ -35,8 +35,8 @@ from morl.agents.base import Agent, Iteration, torch_threads, update_threads
 from morl.agents.checkpoint import to_arrays, to_tensors
 from morl.agents.networks import TargetNetworkLayout, actor_arrays
 from morl.agents.normalization import RunningMeanStd
-from morl.agents.pgmorl_prediction import OptimizationGraph
-from morl.agents.pgmorl_selection import PerformanceBuffers, Task, candidate_weights, select_tasks
+from morl.agents.pgmorl.prediction import OptimizationGraph
+from morl.agents.pgmorl.selection import PerformanceBuffers, Task, candidate_weights, select_tasks
 from morl.agents.ppo import Collector, CollectorSlot, PPOSettings, adam, plan_rollout, ppo_update
 from morl.agents.settings import AgentConfig, setting
 from morl.envs.problem import Problem
