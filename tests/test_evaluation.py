@@ -175,3 +175,26 @@ def test_failed_save_keeps_the_old_file(small_result: FrontResult, tmp_path, mon
         small_result.save(path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["front.json"]  # no temporary file left
+
+
+def test_a_list_of_policies_may_share_a_preference() -> None:
+    """A population's members are evaluated as given, one per row, even with equal preferences."""
+    preferences = np.array([[0.5, 0.5], [0.5, 0.5], [1.0, 0.0]])
+    policies = [FixedPolicy(np.array([a, 1.0 - a]), 3) for a in (0.1, 0.9, 0.5)]
+    result = evaluate_front(policies, "MO-Hopper-v2", preferences, workers=1)
+    by_callable = evaluate_front(lambda w: FixedPolicy(w, 3), "MO-Hopper-v2", np.array([[0.1, 0.9], [0.9, 0.1]]),
+                                 workers=1)  # fmt: skip
+    np.testing.assert_allclose(result.returns[:2], by_callable.returns)
+    np.testing.assert_array_equal(result.preferences, preferences)
+    with pytest.raises(ValueError, match="2 policies for 3 preferences; expected one per preference"):
+        evaluate_front(policies[:2], "MO-Hopper-v2", preferences, workers=1)
+
+
+def test_front_result_of_measured_returns_equals_an_evaluation() -> None:
+    preferences = np.array([[1.0, 0.0], [0.3, 0.7], [0.0, 1.0]])
+    measured = evaluate_front(lambda w: FixedPolicy(w, 3), "MO-Hopper-v2", preferences, workers=1)
+    again = morl.evaluation.front_result("morl/MO-Hopper-v2", preferences, measured.returns)
+    assert again.metrics == measured.metrics and again.front_indices == measured.front_indices
+    assert again.env_steps == 0 and again.protocol.episodes == 1
+    with pytest.raises(ValueError, match="do not match preferences"):
+        morl.evaluation.front_result("morl/MO-Hopper-v2", preferences[:2], measured.returns)
