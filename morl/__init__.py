@@ -42,6 +42,14 @@ def load(directory: str | os.PathLike[str]) -> Any:
     return _load(directory)
 
 
+def pretrained(problem_id: str) -> Any:
+    """The pretrained Pareto set shipped for ``problem_id`` (:class:`morl.zoo.PretrainedParetoSet`):
+    ``morl.pretrained("MO-HalfCheetah-v2").policy_for([0.3, 0.7])``, nothing trained locally."""
+    from morl.zoo import pretrained as _pretrained
+
+    return _pretrained(problem_id)
+
+
 # Heavier parts load on first use, so that ``import morl`` stays light and torch-free.
 _LAZY = {
     "HyperMORL": "morl.agents.hyper_morl",
@@ -90,5 +98,6 @@ __all__ = [
     "load",
     "make",
     "make_vec",
+    "pretrained",
     "validate_preference",
 ]

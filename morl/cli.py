@@ -201,6 +201,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+PRETRAINED = "pretrained:"  # pretrained:MO-HalfCheetah-v2: the model shipped with the package
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     """Evaluate a trained agent's front (a run directory) or print a saved front result (JSON)."""
     from pathlib import Path
@@ -208,6 +211,15 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from morl.evaluation import FrontResult
 
     path = Path(args.path)
+    if args.path.startswith(PRETRAINED):
+        result = morl.pretrained(args.path[len(PRETRAINED) :]).evaluate(episodes=args.episodes, seed=args.seed)
+        print(format_metrics(result))
+        if args.plot:
+            from morl.plotting import plot_front
+
+            plot_front(result, args.plot)
+            print(f"front plot written to {args.plot}")
+        return 0
     if path.is_dir():
         from morl.io import DirectoryLock
         from morl.plotting import plot_front
@@ -240,10 +252,10 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     from morl.policy import PreferencePolicy
 
     path = Path(args.path)
-    if path.is_dir():
-        agent = morl.load(path)
+    if args.path.startswith(PRETRAINED) or path.is_dir():
+        agent = morl.pretrained(args.path[len(PRETRAINED) :]) if args.path.startswith(PRETRAINED) else morl.load(path)
         if args.preference is None:
-            raise ValueError("--preference is required to sample from a trained agent")
+            raise ValueError("--preference is required to sample from a trained agent or a pretrained model")
         policy = agent.policy_for(_parse_preference(args.preference))
     else:
         policy = PreferencePolicy.load(path)
@@ -347,13 +359,15 @@ def build_parser() -> argparse.ArgumentParser:
     rollout.add_argument("--workers", type=int, default=None, help="processes stepping the physics")
     rollout.set_defaults(func=_cmd_random_rollout)
     evaluate = sub.add_parser("evaluate", help="evaluate a trained run's front, or print a saved front result")
-    evaluate.add_argument("path", help="a run directory (checkpoint) or a front result JSON file")
+    evaluate.add_argument("path", help="a run directory (checkpoint), a front result JSON file, or "
+                          "pretrained:PROBLEM (the model shipped for PROBLEM)")  # fmt: skip
     evaluate.add_argument("--plot", type=_path, help="write the front plot to this PNG file")
     evaluate.add_argument("--episodes", type=_positive_int, default=1, help="episodes per preference (run directory)")
     evaluate.add_argument("--seed", type=_seed, default=0)
     evaluate.set_defaults(func=_cmd_evaluate)
     sample = sub.add_parser("sample", help="run the policy for one preference and print its return vector")
-    sample.add_argument("path", help="a run directory, or a policy file saved with --save-policy")
+    sample.add_argument("path", help="a run directory, a policy file saved with --save-policy, or "
+                        "pretrained:PROBLEM (the model shipped for PROBLEM)")  # fmt: skip
     sample.add_argument("--preference", help="comma-separated weights, e.g. 0.3,0.7")
     sample.add_argument("--episodes", type=_positive_int, default=1)
     sample.add_argument("--seed", type=_seed, default=0)

@@ -1,0 +1,95 @@
+"""The model zoo: every shipped Pareto set reproduces its recorded returns; export from a trained
+Hyper-MORL keeps its policies; bad names and files are clear errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import morl
+from morl.agents.config import HyperMORLConfig
+from morl.agents.hyper_morl import HyperMORL
+from morl.zoo import DATA, PretrainedParetoSet, available
+
+SHIPPED = available()
+
+
+def test_models_ship_with_the_package() -> None:
+    assert {"MO-Swimmer-v2", "MO-HalfCheetah-v2"} <= set(SHIPPED)
+    for name in SHIPPED:
+        assert (DATA / f"{name}.npz").stat().st_size < 600 * 1024  # light: a few hundred KiB each
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_shipped_model_reproduces_its_recorded_returns(name: str) -> None:
+    """Resets are deterministic (all but Humanoid), so the returns recorded at export come back;
+    a tolerance covers float32 differences between BLAS builds on other machines."""
+    model = morl.pretrained(name)
+    recorded = model.provenance["recorded"]
+    result = model.evaluate(np.asarray(recorded["preferences"]))
+    np.testing.assert_allclose(result.returns, recorded["returns"], rtol=0.02, atol=1.0)
+    provenance = model.provenance
+    assert provenance["run_git_commit"] and provenance["total_steps"] == morl.get_problem(name).paper_budget
+    assert provenance["hypervolume_of_the_model"] > 0.99 * provenance["hypervolume_of_the_run"]
+
+
+def test_policy_for_any_preference_is_a_standalone_policy(tmp_path: Path) -> None:
+    model = morl.pretrained("morl/MO-HalfCheetah-v2")
+    policy = model.policy_for([3, 7])
+    np.testing.assert_allclose(policy.preference, [0.3, 0.7])
+    obs = np.random.default_rng(0).normal(size=(4, 17))
+    np.testing.assert_allclose(policy.predict(obs), model.predict_batch(obs, np.tile([0.3, 0.7], (4, 1))), atol=1e-5)
+    policy.save(tmp_path / "p.npz")
+    np.testing.assert_array_equal(morl.PreferencePolicy.load(tmp_path / "p.npz").predict(obs), policy.predict(obs))
+    with pytest.raises(ValueError, match="preference"):
+        model.policy_for([0.3, -0.7])
+
+
+def test_export_keeps_the_agents_policies(tmp_path: Path) -> None:
+    cfg = HyperMORLConfig.for_problem("MO-Hopper-v2", total_steps=4000, steps_per_env=64, envs_per_preference=2,
+                                      epochs=2, minibatches=4, eval_interval=100, workers=1,
+                                      update_threads=1)  # fmt: skip
+    agent = HyperMORL("MO-Hopper-v2", cfg).learn(progress=False)
+    PretrainedParetoSet.from_agent(agent, {"note": "test"}).save(tmp_path / "m.npz")
+    model = PretrainedParetoSet.load(tmp_path / "m.npz")
+    obs = np.random.default_rng(1).normal(size=(5, agent.obs_dim))
+    for w in ([1.0, 0.0], [0.25, 0.75]):
+        np.testing.assert_allclose(model.policy_for(w).predict(obs), agent.policy_for(w).predict(obs), atol=1e-5)
+    assert model.provenance == {"note": "test"}
+
+
+def test_unknown_or_unshipped_problems_and_bad_files() -> None:
+    with pytest.raises(ValueError, match="MO-Spider-v1"):
+        morl.pretrained("MO-Spider-v1")
+    missing = [p for p in morl.PROBLEM_IDS if p.removeprefix("morl/") not in SHIPPED]
+    if missing:
+        with pytest.raises(FileNotFoundError, match=r"no pretrained model ships for .*; shipped: MO-HalfCheetah-v2"):
+            morl.pretrained(missing[0])
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04broken"])
+def test_a_damaged_model_file_names_itself(content: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "bad.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"bad\.npz' is not a morl pretrained model"):
+        PretrainedParetoSet.load(path)
+
+
+def test_a_policy_file_is_not_a_model(tmp_path: Path) -> None:
+    morl.pretrained("MO-Swimmer-v2").policy_for([0.5, 0.5]).save(tmp_path / "policy.npz")
+    with pytest.raises(ValueError, match="is not a morl pretrained model"):
+        PretrainedParetoSet.load(tmp_path / "policy.npz")
+
+
+def test_cli_samples_a_pretrained_model_with_nothing_trained(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "morl", "sample", "pretrained:MO-Swimmer-v2", "--preference",
+                           "0.3,0.7"], capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "episode 0: return [forward_speed=" in done.stdout
+    done = subprocess.run([sys.executable, "-m", "morl", "sample", "pretrained:MO-Nope-v1", "--preference", "1,0"],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "MO-Nope-v1" in done.stderr
