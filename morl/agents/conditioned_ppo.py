@@ -11,7 +11,6 @@ Hyper-MORL's). No warm-up stage: the whole budget trains the conditioned network
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +18,6 @@ import numpy as np
 import torch
 
 from morl.agents.base import Agent, Iteration, torch_threads, update_threads
-from morl.agents.checkpoint import to_arrays, to_tensors
 from morl.agents.networks import TargetNetworkLayout, actor_arrays, numpy_layers, numpy_mlp
 from morl.agents.normalization import RunningMeanStd, normalize_observations
 from morl.agents.ppo import (
@@ -30,6 +28,8 @@ from morl.agents.ppo import (
     adam,
     plan_rollout,
     ppo_update,
+    restore_running_state,
+    running_state,
 )
 from morl.agents.settings import AgentConfig, setting
 from morl.envs.problem import Problem
@@ -143,11 +143,9 @@ class ConditionedPPO(Agent):
             "steps": self.steps,
             "theta": self.theta.detach().clone(),
             "optimizer": self.optimizer.state_dict(),
-            "obs_stats": json.dumps(self.obs_stats.state()),
-            "ret_stats": json.dumps(self.ret_stats.state()),
-            "preference_rng": json.dumps(self.preference_rng.bit_generator.state),
-            "torch_rng": self.generator.get_state(),
-            "in_flight": to_tensors(self._slot.state()),
+            **running_state(
+                self.obs_stats, self.ret_stats, self.generator, self._slot, preference_rng=self.preference_rng
+            ),
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -155,8 +153,5 @@ class ConditionedPPO(Agent):
         with torch.no_grad():
             self.theta.copy_(state["theta"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.obs_stats = RunningMeanStd.from_state(json.loads(state["obs_stats"]))
-        self.ret_stats = RunningMeanStd.from_state(json.loads(state["ret_stats"]))
-        self.preference_rng.bit_generator.state = json.loads(state["preference_rng"])
-        self.generator.set_state(state["torch_rng"])
-        self._slot.in_flight = to_arrays(state["in_flight"])
+        self.obs_stats, self.ret_stats = restore_running_state(state, self.generator, self._slot,
+                                                               preference_rng=self.preference_rng)  # fmt: skip

@@ -26,12 +26,19 @@ import numpy as np
 import torch
 
 from morl.agents.base import Agent, Iteration, torch_threads, update_threads
-from morl.agents.checkpoint import to_arrays, to_tensors
 from morl.agents.config import HyperMORLConfig
 from morl.agents.hypernet import HyperNetwork
 from morl.agents.networks import NumpyLayers, TargetNetworkLayout, actor_arrays, numpy_layers, numpy_mlp
 from morl.agents.normalization import RunningMeanStd, normalize_observations
-from morl.agents.ppo import Collector, CollectorSlot, adam, plan_rollout, ppo_update
+from morl.agents.ppo import (
+    Collector,
+    CollectorSlot,
+    adam,
+    plan_rollout,
+    ppo_update,
+    restore_running_state,
+    running_state,
+)
 from morl.policy import PreferencePolicy
 from morl.preferences import PerturbedPreferenceSampler, validate_preference
 from morl.versions import versions
@@ -221,11 +228,7 @@ class HyperMORL(Agent):
             "hypernet": self.hypernet.state_dict(),
             "warmup_theta": self.warmup_theta.detach().clone(),
             "optimizer": self.optimizer.state_dict(),
-            "obs_stats": json.dumps(self.obs_stats.state()),
-            "ret_stats": json.dumps(self.ret_stats.state()),
-            "numpy_rng": json.dumps(self.rng.bit_generator.state),
-            "torch_rng": self.generator.get_state(),
-            "in_flight": to_tensors(self._slot.state()),
+            **running_state(self.obs_stats, self.ret_stats, self.generator, self._slot, numpy_rng=self.rng),
         }
 
     def _set_state(self, state: dict[str, Any]) -> None:
@@ -238,8 +241,4 @@ class HyperMORL(Agent):
             self.warmup_theta.copy_(state["warmup_theta"])
         self.optimizer = self._make_optimizer()
         self.optimizer.load_state_dict(state["optimizer"])
-        self.obs_stats = RunningMeanStd.from_state(json.loads(state["obs_stats"]))
-        self.ret_stats = RunningMeanStd.from_state(json.loads(state["ret_stats"]))
-        self.rng.bit_generator.state = json.loads(state["numpy_rng"])
-        self.generator.set_state(state["torch_rng"])
-        self._slot.in_flight = to_arrays(state["in_flight"])
+        self.obs_stats, self.ret_stats = restore_running_state(state, self.generator, self._slot, numpy_rng=self.rng)

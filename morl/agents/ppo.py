@@ -10,6 +10,7 @@ plain parameter vector for a single policy).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 
 import morl
+from morl.agents.checkpoint import to_arrays, to_tensors
 from morl.agents.networks import TargetNetworkLayout, mlp, numpy_layers, numpy_mlp
 from morl.agents.normalization import ReturnNormalizer, RunningMeanStd, normalize_observations, update_stats
 from morl.agents.settings import Settings, setting
@@ -454,3 +456,29 @@ class CollectorSlot:
     def state(self) -> dict[str, Any] | None:
         """For a checkpoint: the live collector's state, else what the last one left."""
         return self.collector.get_state() if self.collector is not None else self.in_flight
+
+
+def running_state(obs_stats: RunningMeanStd, ret_stats: RunningMeanStd, generator: torch.Generator,
+                  slot: CollectorSlot, **rngs: np.random.Generator) -> dict[str, Any]:  # fmt: skip
+    """The checkpoint entries every PPO agent has besides its parameters: the normalisers, the
+    torch generator, the numpy generators named by ``rngs`` and what its collector has in flight."""
+    state: dict[str, Any] = {
+        "obs_stats": json.dumps(obs_stats.state()),
+        "ret_stats": json.dumps(ret_stats.state()),
+        "torch_rng": generator.get_state(),
+        "in_flight": to_tensors(slot.state()),
+    }
+    state.update({name: json.dumps(rng.bit_generator.state) for name, rng in rngs.items()})
+    return state
+
+
+def restore_running_state(state: dict[str, Any], generator: torch.Generator, slot: CollectorSlot,
+                          **rngs: np.random.Generator) -> tuple[RunningMeanStd, RunningMeanStd]:  # fmt: skip
+    """Restore what :func:`running_state` saved into ``generator``, ``slot`` and ``rngs``; returns
+    the (observation, objective) normalisers."""
+    for name, rng in rngs.items():
+        rng.bit_generator.state = json.loads(state[name])
+    generator.set_state(state["torch_rng"])
+    slot.in_flight = to_arrays(state["in_flight"])
+    return (RunningMeanStd.from_state(json.loads(state["obs_stats"])),
+            RunningMeanStd.from_state(json.loads(state["ret_stats"])))  # fmt: skip

@@ -32,12 +32,20 @@ import numpy as np
 import torch
 
 from morl.agents.base import Agent, Iteration, torch_threads, update_threads
-from morl.agents.checkpoint import to_arrays, to_tensors
 from morl.agents.networks import TargetNetworkLayout, actor_arrays
 from morl.agents.normalization import RunningMeanStd
 from morl.agents.pgmorl.prediction import OptimizationGraph
 from morl.agents.pgmorl.selection import PerformanceBuffers, Task, candidate_weights, select_tasks
-from morl.agents.ppo import Collector, CollectorSlot, PPOSettings, adam, plan_rollout, ppo_update
+from morl.agents.ppo import (
+    Collector,
+    CollectorSlot,
+    PPOSettings,
+    adam,
+    plan_rollout,
+    ppo_update,
+    restore_running_state,
+    running_state,
+)
 from morl.agents.settings import AgentConfig, setting
 from morl.envs.problem import Problem
 from morl.evaluation import FrontResult, evaluate_front, front_result
@@ -422,11 +430,7 @@ class PGMORL(Agent):
             "record_meta": json.dumps([r.meta() for r in records]),
             "theta": self.theta.detach().clone(),
             "optimizer": self.optimizer.state_dict(),
-            "obs_stats": json.dumps(self.obs_stats.state()),
-            "ret_stats": json.dumps(self.ret_stats.state()),
-            "numpy_rng": json.dumps(self.rng.bit_generator.state),
-            "torch_rng": self.generator.get_state(),
-            "in_flight": to_tensors(self._slot.state()),
+            **running_state(self.obs_stats, self.ret_stats, self.generator, self._slot, numpy_rng=self.rng),
         }
 
     def _lists(self) -> dict[str, Any]:
@@ -456,8 +460,4 @@ class PGMORL(Agent):
         self.theta = torch.nn.Parameter(state["theta"].clone())
         self.optimizer = adam([self.theta], self.config)
         self.optimizer.load_state_dict(state["optimizer"])
-        self.obs_stats = RunningMeanStd.from_state(json.loads(state["obs_stats"]))
-        self.ret_stats = RunningMeanStd.from_state(json.loads(state["ret_stats"]))
-        self.rng.bit_generator.state = json.loads(state["numpy_rng"])
-        self.generator.set_state(state["torch_rng"])
-        self._slot.in_flight = to_arrays(state["in_flight"])
+        self.obs_stats, self.ret_stats = restore_running_state(state, self.generator, self._slot, numpy_rng=self.rng)
