@@ -147,6 +147,35 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    """Run a bench (agents × problems × seeds), or with ``report DIR`` write its report."""
+    if args.action == "report":
+        from morl.bench.report import report
+
+        if not args.dir:
+            raise ValueError("morl bench report DIR: the bench directory is missing")
+        print(report(args.dir))
+        print(f"report written to {os.path.join(args.dir, 'report.md')}")
+        return 0
+    if args.action is not None or args.dir is not None:
+        raise ValueError(
+            f"unexpected argument {args.action!r}; use `morl bench --agents ...` or `morl bench report DIR`"
+        )
+    from morl.bench.plan import parse_overrides, plan_runs
+    from morl.bench.runner import bench
+
+    for name in ("agents", "problems", "out"):
+        if not getattr(args, name):
+            raise ValueError(f"--{name} is required to run a bench")
+    if (args.steps is None) == (not args.paper_budget):
+        raise ValueError("give --steps N (one budget for every run) or --paper-budget (each problem's authors' budget)")
+    seeds = list(range(args.seeds))
+    runs = plan_runs(args.agents.split(","), args.problems.split(","), seeds, args.steps, parse_overrides(args.set))
+    bench(runs, args.out, jobs=args.jobs, command="morl " + " ".join(sys.argv[1:]))
+    print(f"records in {os.path.join(args.out, 'records')}; `morl bench report {args.out}` tabulates them")
+    return 0
+
+
 def _cmd_agents(args: argparse.Namespace) -> int:
     from morl.agents import AGENTS
 
@@ -358,6 +387,21 @@ def build_parser() -> argparse.ArgumentParser:
     rollout.add_argument("--seed", type=_seed, default=0)
     rollout.add_argument("--workers", type=int, default=None, help="processes stepping the physics")
     rollout.set_defaults(func=_cmd_random_rollout)
+    bench = sub.add_parser("bench", help="run agents x problems x seeds on one budget (resumable); "
+                           "`morl bench report DIR` tabulates a bench")  # fmt: skip
+    bench.add_argument("action", nargs="?", choices=["report"], help="report: write DIR/report.md")
+    bench.add_argument("dir", nargs="?", help="the bench directory (with report)")
+    bench.add_argument("--agents", help="comma-separated agent names (see `morl agents`)")
+    bench.add_argument("--problems", help="comma-separated problem ids, e.g. MO-Swimmer-v2,MO-HalfCheetah-v2")
+    bench.add_argument("--seeds", type=_positive_int, default=3, help="seeds 0..N-1 (default 3)")
+    bench.add_argument("--steps", type=_positive_int, help="env steps per run, the same for every run")
+    bench.add_argument("--paper-budget", action="store_true", help="each problem's authors' budget instead")
+    bench.add_argument("--set", action="append", default=[], metavar="AGENT.FIELD=VALUE",
+                       help="a config override for one agent, e.g. pgmorl.update_iter=10 (repeatable)")  # fmt: skip
+    bench.add_argument("--jobs", type=_positive_int, default=1, help="runs at a time, each with its share of the cores")
+    bench.add_argument("--out", type=_path, help="the bench directory (runs/, records/, report.md)")
+    bench.set_defaults(func=_cmd_bench)
+
     evaluate = sub.add_parser("evaluate", help="evaluate a trained run's front, or print a saved front result")
     evaluate.add_argument("path", help="a run directory (checkpoint), a front result JSON file, or "
                           "pretrained:PROBLEM (the model shipped for PROBLEM)")  # fmt: skip

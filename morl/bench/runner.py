@@ -1,0 +1,128 @@
+"""Running a bench locally: every run in its own run directory, one JSON record per run.
+
+``DIR/runs/<key>/`` is the run's directory (checkpoints: an interrupted run resumes from it);
+``DIR/records/<key>.json`` its record, written atomically when it ends: finished (the final front
+on the paper protocol, the HV trajectory, wall-clock, env steps, config, versions, machine) or
+failed (the error; the other runs go on). A re-run skips finished runs and resumes the others.
+Runs execute one after another in this process (``jobs=1``) or in a pool of ``jobs`` processes,
+each with its share of the cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from morl.agents import get_agent
+from morl.bench.plan import BenchRun, resources
+from morl.io import atomic_write_text, writable_directory
+from morl.versions import versions
+
+RECORD_FORMAT = "morl.bench_record"
+
+
+def record_path(out: Path, run: BenchRun) -> Path:
+    return out / "records" / f"{run.key}.json"
+
+
+def finished(out: Path, run: BenchRun) -> bool:
+    """True if ``run`` has a finished record (of the same config: a changed config runs again)."""
+    path = record_path(out, run)
+    if not path.is_file():
+        return False
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    return bool(record.get("status") == "finished" and record.get("run") == _describe(run))
+
+
+def _describe(run: BenchRun) -> dict[str, Any]:
+    return {**asdict(run), "overrides": dict(run.overrides)}
+
+
+def run_one(run: BenchRun, out: Path, share: dict[str, int], command: str) -> dict[str, Any]:
+    """Train (or resume) one run, evaluate its front on the paper protocol, write its record."""
+    start = time.time()
+    base: dict[str, Any] = {"format": RECORD_FORMAT, "run": _describe(run), "command": command,
+                            "machine": {"cores": os.cpu_count(), "platform": platform.platform(),
+                                        "python": platform.python_version()},
+                            "versions": versions()}  # fmt: skip
+    base["git_commit"] = base["versions"].get("git_commit")
+    try:
+        config = run.config(**share)
+        agent = get_agent(run.agent)(run.problem, config)
+        agent.learn(out_dir=out / "runs" / run.key, progress=False)
+        result = agent.evaluate()
+        record = {
+            **base,
+            "status": "finished",
+            "agent": run.agent,
+            "problem": run.problem,
+            "seed": run.seed,
+            "config": json.loads(config.to_json()),
+            "wall_time_s": agent.run.wall_time,
+            "training_env_steps": agent.env_steps,
+            "evaluation_env_steps": agent.run.eval_env_steps + result.env_steps,
+            "env_steps_per_second": agent.env_steps / max(agent.run.wall_time, 1e-9),
+            "metrics": result.metrics.as_dict(),
+            "front": result.front.tolist(),
+            "protocol": result.protocol.describe(),
+            "trajectory": agent.run.history,
+        }
+    except KeyboardInterrupt:
+        raise
+    except Exception as error:
+        record = {**base, "status": "failed", "agent": run.agent, "problem": run.problem, "seed": run.seed,
+                  "error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()[-4000:],
+                  "seconds_before_failing": time.time() - start}  # fmt: skip
+    path = record_path(out, run)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(record, indent=1) + "\n")
+    return record
+
+
+def bench(runs: list[BenchRun], out: str | os.PathLike[str], *, jobs: int = 1, command: str = "",
+          report: Callable[[str], None] = print) -> list[dict[str, Any]]:  # fmt: skip
+    """Run every run not finished yet; returns the records written by this call."""
+    root = Path(out)
+    writable_directory(root, "--out")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs={jobs!r} must be a positive integer (runs at a time)")
+    todo = [run for run in runs if not finished(root, run)]
+    report(f"bench: {len(runs)} runs, {len(runs) - len(todo)} finished before, {len(todo)} to run, {jobs} at a time")
+    share = resources(jobs)
+    records: list[dict[str, Any]] = []
+
+    def done(record: dict[str, Any]) -> None:
+        records.append(record)
+        status = record["status"]
+        detail = (f"HV {record['metrics']['hypervolume']:.4g}, {record['wall_time_s']:.0f} s"
+                  if status == "finished" else record["error"])  # fmt: skip
+        report(f"  {record['agent']} {record['problem']} seed {record['seed']}: {status} ({detail})")
+
+    if jobs == 1:
+        for run in todo:
+            done(run_one(run, root, share, command))
+        return records
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        pending: set[Future[dict[str, Any]]] = {pool.submit(run_one, run, root, share, command) for run in todo}
+        try:
+            while pending:
+                completed, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in completed:
+                    done(future.result())
+        except KeyboardInterrupt:
+            for future in pending:
+                future.cancel()
+            raise
+    return records

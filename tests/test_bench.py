@@ -1,0 +1,119 @@
+"""``morl bench``: a tiny end-to-end bench through the CLI, its report, skipping and resuming on
+re-run, a failing run recorded while the others finish, and bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from morl.agents import get_agent
+from morl.bench.plan import parse_overrides, plan_runs, resources
+from morl.bench.report import iqm, report
+from morl.bench.runner import bench, record_path
+from morl.cli import main
+
+PROBLEM = "MO-Hopper-v2"
+TINY = {
+    "hyper-morl": ["steps_per_env=64", "envs_per_preference=2", "epochs=2", "minibatches=4", "eval_interval=4",
+                   "eval_splits=4"],
+    "conditioned-ppo": ["steps_per_env=64", "num_envs=8", "epochs=2", "minibatches=4", "eval_interval=4",
+                        "eval_splits=4"],
+}  # fmt: skip
+
+
+def sets(agents: list[str]) -> list[str]:
+    return [f"--set={a}.{item}" for a in agents for item in TINY[a]]
+
+
+def overrides(agents: list[str]) -> dict[str, dict[str, Any]]:
+    return parse_overrides([f"{a}.{item}" for a in agents for item in TINY[a]])
+
+
+def test_a_tiny_bench_end_to_end_with_its_report_and_skip_on_rerun(tmp_path: Path, capsys: Any) -> None:
+    out = tmp_path / "bench"
+    args = ["bench", "--agents", "hyper-morl,conditioned-ppo", "--problems", PROBLEM, "--seeds", "2",
+            "--steps", "6000", "--jobs", "2", "--out", str(out), *sets(["hyper-morl", "conditioned-ppo"])]  # fmt: skip
+    assert main(args) == 0
+    assert "4 runs, 0 finished before, 4 to run, 2 at a time" in capsys.readouterr().out
+    records = [json.loads(p.read_text()) for p in sorted((out / "records").glob("*.json"))]
+    assert len(records) == 4 and all(r["status"] == "finished" for r in records)
+    for record in records:
+        assert record["training_env_steps"] <= 6000 and record["metrics"]["hypervolume"] >= 0
+        assert record["config"]["workers"] == 1 and record["config"]["update_threads"] >= 1  # a share of the cores
+        assert record["versions"]["morl"] and record["machine"]["cores"] and record["trajectory"]
+        assert record["config"]["steps_per_env"] == 64  # the --set overrides reached the config
+    assert main(["bench", "report", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "## MO-Hopper-v2" in text and "| hyper-morl | 2 |" in text and "| conditioned-ppo | 2 |" in text
+    assert (out / "report.md").read_text() == text.split("\nreport written to")[0]
+    assert main(args) == 0  # the same bench again: nothing left to run
+    assert "4 runs, 4 finished before, 0 to run" in capsys.readouterr().out
+
+
+def test_an_interrupted_run_resumes_and_ends_as_an_uninterrupted_one(tmp_path: Path) -> None:
+    runs = plan_runs(["conditioned-ppo"], [PROBLEM], [0], 6000, overrides(["conditioned-ppo"]))
+    whole = bench(runs, tmp_path / "whole", report=lambda _: None)[0]
+    run = runs[0]
+    cls = get_agent(run.agent)
+    partial = cls(run.problem, run.config(**resources(1)))
+    partial.learn(out_dir=tmp_path / "cut" / "runs" / run.key, progress=False, callback=lambda *_: False)
+    assert 0 < partial.env_steps < whole["training_env_steps"]
+    resumed = bench(runs, tmp_path / "cut", report=lambda _: None)[0]
+    assert resumed["training_env_steps"] == whole["training_env_steps"]
+    assert resumed["metrics"] == whole["metrics"]  # resumed bit for bit
+
+
+def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path: Path) -> None:
+    good = plan_runs(["hyper-morl"], [PROBLEM], [0], 4000, overrides(["hyper-morl"]))
+    # a config that is valid but cannot be planned at this budget: fails when training starts
+    bad = plan_runs(["conditioned-ppo"], [PROBLEM], [0], 4000, {"conditioned-ppo": {"minibatches": 100_000}})
+    records = bench(bad + good, tmp_path, report=lambda _: None)
+    assert [r["status"] for r in records] == ["failed", "finished"]
+    assert "minibatches=100000 exceeds" in records[0]["error"]
+    assert "Failed runs" in report(tmp_path) and "minibatches=100000" in report(tmp_path)
+    again = bench(bad + good, tmp_path, report=lambda _: None)  # the failed run is tried again, not the finished
+    assert [r["agent"] for r in again] == ["conditioned-ppo"]
+    assert json.loads(record_path(tmp_path, good[0]).read_text())["status"] == "finished"
+
+
+@pytest.mark.parametrize("items,message", [
+    (["pgmorl.update_iter"], "must look like AGENT.FIELD=VALUE"),
+    (["update_iter=3"], "must look like AGENT.FIELD=VALUE"),
+])  # fmt: skip
+def test_bad_overrides(items: list[str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_overrides(items)
+
+
+def test_overrides_are_read_as_json_when_they_parse() -> None:
+    assert parse_overrides(["sb3.algo=sac", "pgmorl.update_iter=10", "x.lr=1e-3", "x.flag=true"]) == {
+        "sb3": {"algo": "sac"}, "pgmorl": {"update_iter": 10}, "x": {"lr": 1e-3, "flag": True}}  # fmt: skip
+
+
+def test_plans_are_validated_before_anything_runs() -> None:
+    with pytest.raises(ValueError, match="agent='nope' is unknown"):
+        plan_runs(["nope"], [PROBLEM], [0], 1000)
+    with pytest.raises(ValueError, match="MO-Spider-v1"):
+        plan_runs(["hyper-morl"], ["MO-Spider-v1"], [0], 1000)
+    with pytest.raises(ValueError, match="hyper-morl on MO-Hopper-v2: unknown config field"):
+        plan_runs(["hyper-morl"], [PROBLEM], [0], 1000, {"hyper-morl": {"learnig_rate": 1e-3}})
+    with pytest.raises(ValueError, match=r"learning_rate=-1\.0 must be"):
+        plan_runs(["hyper-morl"], [PROBLEM], [0], 1000, {"hyper-morl": {"learning_rate": -1}})
+    with pytest.raises(ValueError, match="--set names agents not in this bench: sb3"):
+        plan_runs(["hyper-morl"], [PROBLEM], [0], 1000, {"sb3": {"algo": "sac"}})
+    assert len(plan_runs(["hyper-morl", "pgmorl"], [PROBLEM, "MO-Swimmer-v2"], [0, 1, 2], None)) == 12
+
+
+def test_cli_bench_errors_are_one_line(tmp_path: Path, capsys: Any) -> None:
+    assert main(["bench", "--agents", "hyper-morl", "--problems", PROBLEM, "--out", str(tmp_path)]) == 2
+    assert "give --steps N" in capsys.readouterr().err
+    assert main(["bench", "report", str(tmp_path / "empty")]) == 2
+    assert "no bench records" in capsys.readouterr().err
+
+
+def test_iqm() -> None:
+    assert iqm([1.0, 2.0, 3.0, 100.0]) == 2.5  # type: ignore[arg-type]
+    assert iqm([1.0, 3.0]) == 2.0  # type: ignore[arg-type]
