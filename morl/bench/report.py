@@ -3,7 +3,8 @@
 Per agent (over its finished seeds): mean ± std of hypervolume, sparsity, expected utility, front
 size, wall-clock and env-steps/s, and the interquartile mean (IQM) of the hypervolume with a 95 %
 percentile-bootstrap confidence interval over seeds (the robust aggregate rliable recommends;
-computed here with numpy). Failed runs are listed with their errors.
+computed here with numpy); figures of the hypervolume against env steps and wall-clock and of the
+final fronts overlaid (:mod:`.figures`). Failed runs are listed with their errors.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import trim_mean
 
+from morl.bench.figures import problem_figures
 from morl.bench.runner import RECORD_FORMAT
 from morl.io import atomic_write_text
 
@@ -97,6 +99,8 @@ def report(out: str | os.PathLike[str]) -> str:
             ]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
+        for path in problem_figures(problem, rows, out):
+            lines += [f"![{path.stem}]({path.name})", ""]
     if failed:
         lines += ["## Failed runs", ""]
         lines += [f"- {r['agent']} on {r['problem']}, seed {r['seed']}: {r['error']}" for r in failed]

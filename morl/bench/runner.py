@@ -4,8 +4,8 @@
 ``DIR/records/<key>.json`` its record, written atomically when it ends: finished (the final front
 on the paper protocol, the HV trajectory, wall-clock, env steps, config, versions, machine) or
 failed (the error; the other runs go on). A re-run skips finished runs and resumes the others.
-Runs execute one after another in this process (``jobs=1``) or in a pool of ``jobs`` processes,
-each with its share of the cores.
+Runs execute one after another in this process (``jobs=1``) or ``jobs`` at a time, each in its
+own process (:mod:`.worker`), each with its share of the cores.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
+import sys
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -114,15 +114,39 @@ def bench(runs: list[BenchRun], out: str | os.PathLike[str], *, jobs: int = 1, c
         for run in todo:
             done(run_one(run, root, share, command))
         return records
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        pending: set[Future[dict[str, Any]]] = {pool.submit(run_one, run, root, share, command) for run in todo}
-        try:
-            while pending:
-                completed, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in completed:
-                    done(future.result())
-        except KeyboardInterrupt:
-            for future in pending:
-                future.cancel()
-            raise
+    queue = list(todo)
+    running: dict[subprocess.Popen[bytes], tuple[BenchRun, float]] = {}
+    try:
+        while queue or running:
+            while queue and len(running) < jobs:
+                run = queue.pop(0)
+                spec = {"run": _describe(run), "out": str(root), "share": share, "command": command}
+                command_line = [sys.executable, "-m", "morl.bench.worker", json.dumps(spec)]
+                running[subprocess.Popen(command_line)] = (run, time.time())
+            time.sleep(0.2)
+            for proc in [p for p in running if p.poll() is not None]:
+                run, started = running.pop(proc)
+                done(_read_record(root, run, proc.returncode, started))
+    except KeyboardInterrupt:
+        for proc in running:  # they got the Ctrl-C too; wait for their last checkpoints
+            proc.wait()
+        raise
     return records
+
+
+def _read_record(out: Path, run: BenchRun, returncode: int, started: float) -> dict[str, Any]:
+    """The record a worker process wrote (after ``started``: not an earlier attempt's), or a
+    failed one when it died without writing it."""
+    path = record_path(out, run)
+    try:
+        record: dict[str, Any] = json.loads(path.read_text())
+        if record.get("run") == _describe(run) and path.stat().st_mtime >= started - 1.0:
+            return record
+    except (OSError, json.JSONDecodeError):
+        pass
+    record = {"format": RECORD_FORMAT, "run": _describe(run), "status": "failed", "agent": run.agent,
+              "problem": run.problem, "seed": run.seed,
+              "error": f"the run's process exited with status {returncode} without a record"}  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(record, indent=1) + "\n")
+    return record

@@ -1,0 +1,78 @@
+"""The bench report's figures, per problem: hypervolume against env steps and against
+wall-clock (one line per run, coloured by agent), and the final fronts of all agents overlaid
+(m = 2; the first two objectives for m = 3)."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from morl.envs.registration import get_problem
+from morl.io import atomic_write_bytes
+
+
+def _save(figure: Figure, path: Path) -> None:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def problem_figures(problem: str, records: list[dict[str, Any]], out: str | os.PathLike[str]) -> list[Path]:
+    """Write ``<problem>-hypervolume.png`` and ``<problem>-fronts.png`` into ``out``; returns
+    their paths. ``records``: the finished records of this problem."""
+    folder = Path(out)
+    agents = sorted({r["agent"] for r in records})
+    from matplotlib import colormaps
+
+    colors = {a: colormaps["tab10"](i % 10) for i, a in enumerate(agents)}
+    curves = Figure(figsize=(11, 4))
+    FigureCanvasAgg(curves)
+    by_steps, by_time = curves.add_subplot(1, 2, 1), curves.add_subplot(1, 2, 2)
+    labelled: set[str] = set()
+    for record in records:
+        history = [h for h in record["trajectory"] if "hypervolume" in h]
+        if not history:
+            continue
+        steps = [h["env_steps"] for h in history]
+        seconds = [h["wall_time"] for h in history]
+        hv = [h["hypervolume"] for h in history]
+        label = None if record["agent"] in labelled else record["agent"]  # one legend entry per agent
+        labelled.add(record["agent"])
+        by_steps.plot(steps, hv, color=colors[record["agent"]], alpha=0.8, label=label)
+        by_time.plot(seconds, hv, color=colors[record["agent"]], alpha=0.8)
+    by_steps.set_xlabel("training env steps")
+    by_time.set_xlabel("wall-clock (s)")
+    for ax in (by_steps, by_time):
+        ax.set_ylabel("hypervolume")
+        ax.grid(alpha=0.3)
+    by_steps.legend(fontsize=8)
+    curves.suptitle(f"{problem}: hypervolume during training (one line per seed)")
+    curves.tight_layout()
+    paths = [folder / f"{problem}-hypervolume.png"]
+    _save(curves, paths[0])
+
+    names = get_problem(problem).objective_names
+    fronts = Figure(figsize=(6, 5))
+    FigureCanvasAgg(fronts)
+    ax = fronts.add_subplot()
+    for record in records:
+        front = np.asarray(record["front"], dtype=np.float64).reshape(-1, len(names))
+        if len(front):
+            order = np.argsort(front[:, 0])
+            ax.plot(front[order, 0], front[order, 1], "o-", ms=3, lw=0.8, color=colors[record["agent"]], alpha=0.7,
+                    label=f"{record['agent']} seed {record['seed']}")  # fmt: skip
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title(f"{problem}: final fronts" + (" (first two objectives)" if len(names) > 2 else ""))
+    fronts.tight_layout()
+    paths.append(folder / f"{problem}-fronts.png")
+    _save(fronts, paths[1])
+    return paths

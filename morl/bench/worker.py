@@ -1,0 +1,31 @@
+"""``python -m morl.bench.worker RUN_JSON``: one bench run in its own process.
+
+The bench starts runs as plain subprocesses rather than a ``multiprocessing`` pool: a pool's
+spawned children re-import the caller's main module, which breaks scripts without an
+``if __name__ == "__main__"`` guard and interactive sessions; a subprocess needs neither.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from morl.bench.plan import BenchRun
+from morl.bench.runner import run_one
+
+
+def main() -> int:
+    spec = json.loads(sys.argv[1])
+    run = spec["run"]
+    bench_run = BenchRun(run["agent"], run["problem"], int(run["seed"]), run["total_steps"],
+                         tuple(sorted(run["overrides"].items())))  # fmt: skip
+    run_one(bench_run, Path(spec["out"]), spec["share"], spec["command"])
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)
