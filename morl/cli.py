@@ -233,6 +233,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 PRETRAINED = "pretrained:"  # pretrained:MO-HalfCheetah-v2: the model shipped with the package
 
 
+def _pretrained(path: str) -> Any:
+    """The shipped model a ``pretrained:PROBLEM`` argument names; None for any other path."""
+    return morl.pretrained(path[len(PRETRAINED) :]) if path.startswith(PRETRAINED) else None
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     """Evaluate a trained agent's front (a run directory) or print a saved front result (JSON)."""
     from pathlib import Path
@@ -240,8 +245,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from morl.evaluation import FrontResult
 
     path = Path(args.path)
-    if args.path.startswith(PRETRAINED):
-        result = morl.pretrained(args.path[len(PRETRAINED) :]).evaluate(episodes=args.episodes, seed=args.seed)
+    model = _pretrained(args.path)
+    if model is not None:
+        result = model.evaluate(episodes=args.episodes, seed=args.seed)
         print(format_metrics(result))
         if args.plot:
             from morl.plotting import plot_front
@@ -281,8 +287,9 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     from morl.policy import PreferencePolicy
 
     path = Path(args.path)
-    if args.path.startswith(PRETRAINED) or path.is_dir():
-        agent = morl.pretrained(args.path[len(PRETRAINED) :]) if args.path.startswith(PRETRAINED) else morl.load(path)
+    model = _pretrained(args.path)
+    if model is not None or path.is_dir():
+        agent = model if model is not None else morl.load(path)
         if args.preference is None:
             raise ValueError("--preference is required to sample from a trained agent or a pretrained model")
         policy = agent.policy_for(_parse_preference(args.preference))

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from morl.agents.normalization import RunningMeanStd, normalize_observations
 from morl.envs.registration import get_problem
 from morl.policy import PreferencePolicy
 from morl.preferences import evaluation_preferences, validate_preference
@@ -71,13 +72,14 @@ class PretrainedParetoSet:
                 x = np.maximum(x, 0.0)
         return x @ self.W + self.b
 
-    def _arrays(self, theta: np.ndarray) -> dict[str, np.ndarray]:
-        arrays, offset = {}, 0
+    def _split(self, theta: np.ndarray) -> dict[str, np.ndarray]:
+        """Parameter vectors (K, P) → each named weight (K, *shape), in the segments' order."""
+        parts, offset = {}, 0
         for name, shape in self.segments:
             size = int(np.prod(shape))
-            arrays[name] = theta[offset : offset + size].reshape(shape).astype(np.float64)
+            parts[name] = theta[:, offset : offset + size].reshape(len(theta), *shape)
             offset += size
-        return arrays
+        return parts
 
     def policy_for(self, preference: Any) -> PreferencePolicy:
         """The standalone policy of ``preference`` (validated, normalised to sum to 1)."""
@@ -85,7 +87,7 @@ class PretrainedParetoSet:
         return PreferencePolicy(
             problem_id=self.problem_id,
             preference=weights,
-            weights=self._arrays(self.parameters(weights[None])[0]),
+            weights={n: v[0].astype(np.float64) for n, v in self._split(self.parameters(weights[None])).items()},
             obs_mean=self.obs_mean.copy(),
             obs_var=self.obs_var.copy(),
             metadata={"agent": "hyper-morl", "pretrained": self.provenance},
@@ -162,20 +164,12 @@ class PretrainedParetoSet:
         (for :func:`~morl.evaluation.evaluate_front`, one pass for all rows)."""
         if not deterministic:
             raise ValueError("deterministic=False: sample through policy_for(ω).predict(obs, deterministic=False)")
-        theta = self.parameters(preferences)
-        x = np.clip((obs - self.obs_mean) / np.sqrt(self.obs_var + 1e-8), -10.0, 10.0).astype(np.float32)[:, None]
-        names = [n for n, _ in self.segments if n.startswith("actor")]
-        offset = 0
-        layers = []
-        for name, shape in self.segments:
-            size = int(np.prod(shape))
-            if name in names:
-                layers.append((name, theta[:, offset : offset + size].reshape(len(theta), *shape)))
-            offset += size
-        weights = [w for n, w in layers if n.endswith("weight")]
-        biases = [w for n, w in layers if n.endswith("bias")]
-        for i, (w, bias) in enumerate(zip(weights, biases, strict=True)):
-            x = x @ np.swapaxes(w, 1, 2) + bias[:, None, :]
-            if i < len(weights) - 1:
+        parts = self._split(self.parameters(preferences))
+        stats = RunningMeanStd(self.obs_mean, self.obs_var)
+        x = normalize_observations(obs, stats).astype(np.float32)[:, None]  # (K, 1, obs_dim)
+        layers = sum(1 for name, _ in self.segments if name.startswith("actor") and name.endswith("weight"))
+        for i in range(layers):
+            x = x @ np.swapaxes(parts[f"actor.{i}.weight"], 1, 2) + parts[f"actor.{i}.bias"][:, None, :]
+            if i < layers - 1:
                 x = np.tanh(x)
         return x[:, 0].astype(np.float64)
