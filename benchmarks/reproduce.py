@@ -108,7 +108,9 @@ def main() -> None:
     print(json.dumps(summary, indent=1))
     results.mkdir(exist_ok=True)
     (results / f"reproduce-{name}.json").write_text(json.dumps(summary, indent=1) + "\n")
-    result.save(results / f"reproduce-{name}-front.json")
+    # the front file loads with FrontResult.load; its provenance is recorded beside the protocol
+    front = {**result.to_dict(), "git_commit": summary["git_commit"], "command": summary["command"]}
+    (results / f"reproduce-{name}-front.json").write_text(json.dumps(front, indent=1) + "\n")
 
 
 if __name__ == "__main__":
