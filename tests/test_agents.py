@@ -32,6 +32,9 @@ TINY: dict[str, dict[str, Any]] = {
     "pgmorl": {"total_steps": 8000, "steps_per_env": 64, "num_tasks": 3, "warmup_splits": 2, "envs_per_task": 2,
                "warmup_iter": 2, "update_iter": 2, "epochs": 2, "minibatches": 4, "eval_interval": 4,
                "eval_splits": 4, "workers": 1},
+    "pd-morl": {"total_steps": 4000, "num_envs": 4, "hidden": 16, "batch_size": 32, "key_batch_size": 16,
+                "learning_starts": 64, "steps_per_iteration": 50, "interp_episodes": 1, "key_eval_episodes": 1,
+                "key_eval_interval": 100, "eval_interval": 4, "eval_splits": 4, "workers": 1},
 }  # fmt: skip
 
 
@@ -47,7 +50,7 @@ def trained(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 
 
 def test_registry_lists_every_agent() -> None:
-    assert set(AGENTS) == {"hyper-morl", "conditioned-ppo", "sb3", "pgmorl"}
+    assert set(AGENTS) == {"hyper-morl", "conditioned-ppo", "sb3", "pgmorl", "pd-morl"}
     for name, cls in AGENTS.items():
         assert cls.name == name and cls.summary
     with pytest.raises(ValueError, match="agent='pgmorl-x' is unknown; expected one of: hyper-morl"):

@@ -94,3 +94,24 @@ def test_pgmorl_improves_the_front_three_objectives() -> None:
     print("pgmorl HV (m=3)", untrained, trained, len(agent.archive))
     assert trained > 100.0 * untrained
     assert trained > 1e8
+
+
+@pytest.mark.slow
+def test_pd_morl_improves_the_front() -> None:
+    """MO-Swimmer-v2, 80k steps (15 % key warm start), 64-wide networks, seed 0. Measured when
+    written (seeds 0, 1, 3): HV untrained 287, 0, 1.9e3; trained 5.8e3, 5.2e3, 5.4e3 (about 60 s
+    each alone). A broken learner stays near the untrained fronts (none above 2e3)."""
+    from morl.agents.pdmorl import PDMORL, PDMORLConfig
+
+    cfg = PDMORLConfig.for_problem(
+        "MO-Swimmer-v2", total_steps=80_000, hidden=64, batch_size=128, random_steps=1000, key_random_steps=1000,
+        learning_starts=1000, key_fraction=0.15, key_eval_episodes=2, key_eval_interval=2000, eval_interval=1000,
+        eval_splits=10, workers=1, seed=0,
+    )  # fmt: skip
+    agent = PDMORL("MO-Swimmer-v2", cfg)
+    untrained = agent.evaluate()
+    agent.learn(progress=False)
+    trained = agent.evaluate()
+    print("pd-morl HV", untrained.metrics.hypervolume, trained.metrics.hypervolume)
+    assert trained.metrics.hypervolume > 2 * untrained.metrics.hypervolume
+    assert trained.metrics.hypervolume > 4.0e3

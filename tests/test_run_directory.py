@@ -36,6 +36,9 @@ SMALL: dict[str, dict[str, Any]] = {
     "pgmorl": {"total_steps": 8000, "steps_per_env": 64, "num_tasks": 3, "warmup_splits": 2, "envs_per_task": 2,
                "warmup_iter": 2, "update_iter": 2, "epochs": 2, "minibatches": 4, "eval_interval": 3,
                "workers": 1},
+    "pd-morl": {"total_steps": 4000, "num_envs": 4, "hidden": 16, "batch_size": 32, "key_batch_size": 16,
+                "learning_starts": 64, "steps_per_iteration": 50, "interp_episodes": 1, "key_eval_episodes": 1,
+                "key_eval_interval": 100, "eval_interval": 3, "workers": 1},
 }  # fmt: skip
 
 
@@ -88,7 +91,8 @@ def test_stopped_and_resumed_equals_uninterrupted_bit_for_bit(name: str, tmp_pat
     reference = small(name).learn(progress=False)
     expected = reference.evaluate().returns
     plan = getattr(reference, "plan", None)
-    boundary = getattr(plan, "warmup_iterations", getattr(plan, "warmup_iter", None))
+    boundary = next((getattr(plan, k) for k in ("warmup_iterations", "warmup_iter", "key_iterations")
+                     if hasattr(plan, k)), None)  # fmt: skip
     stops = [1, 4] + ([boundary] if boundary else [])
     for stop in stops:
         out = tmp_path / f"stop{stop}"

@@ -20,6 +20,7 @@ _CLASSES = {
     "conditioned-ppo": "morl.agents.conditioned_ppo:ConditionedPPO",
     "sb3": "morl.agents.sb3:SB3MultiPolicy",
     "pgmorl": "morl.agents.pgmorl:PGMORL",
+    "pd-morl": "morl.agents.pdmorl:PDMORL",
 }
 
 

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 import morl
-from morl.agents.checkpoint import CHECKPOINT, has_checkpoint, read_checkpoint, save_checkpoint
+from morl.agents.checkpoint import CHECKPOINT, checkpoint_path, has_checkpoint, read_checkpoint, save_checkpoint
 from morl.agents.settings import AgentConfig
 from morl.envs.registration import get_problem
 from morl.evaluation import FrontResult, PolicySource, evaluate_front
@@ -220,8 +220,10 @@ class Agent(ABC):
         """Write ``directory/checkpoint.pt`` atomically: the header (agent, problem, config,
         versions), the run state and the agent's state. Loads with ``weights_only=True``."""
         header = {"agent": self.name, "problem_id": self.problem_id, "config": self.config.to_json()}
-        state = {"run": json.dumps(asdict(self.run)), **self._get_state()}
+        files = self._write_files(Path(directory))  # first: the checkpoint names them
+        state = {"run": json.dumps(asdict(self.run)), **self._get_state(), **files}
         save_checkpoint(directory, header, state)
+        self._files_committed(Path(directory), files)
 
     @classmethod
     def load(cls: type[A], directory: str | os.PathLike[str], *, problem_id: str | None = None) -> A:
@@ -278,6 +280,18 @@ class Agent(ABC):
     @abstractmethod
     def _set_state(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`_get_state` returned."""
+
+    def _write_files(self, directory: Path) -> dict[str, Any]:
+        """State too large to rewrite with every checkpoint (a replay buffer) is written into
+        files beside it, first, under names no older checkpoint uses; returns what the
+        checkpoint records about them (plain strings)."""
+        return {}
+
+    def _files_committed(self, directory: Path, files: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+        """The checkpoint naming ``files`` is written: remove the files it no longer names."""
+
+    def _read_files(self, directory: Path, state: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Load what :meth:`_write_files` wrote, as the checkpoint's ``state`` records it."""
 
     def _evaluation_due(self) -> bool:
         done = self.run.iteration
@@ -341,6 +355,7 @@ class Agent(ABC):
             state = payload["state"]
             self.run = RunState(**json.loads(state["run"]))
             self._set_state(state)
+            self._read_files(checkpoint_path(directory).parent, state)
         except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as error:
             raise ValueError(f"{str(directory)!r} is a damaged {self.name} checkpoint ({error!r})") from None
         self._parameters_changed()
