@@ -14,6 +14,11 @@ callback that times each iteration and stops after a few):
   algorithm), and the task selection timed apart, combined with the paper plan (80 warm-up
   iterations, 26 generations of 20) into a whole-run rate (the selection is timed here on a
   young population; it grows with the population: the full-budget run's wall-clock says more);
+* PD-MORL with the authors' settings (400-wide actor and twin critics, batch 256, one TD3 update
+  per env step, 10 envs; the key warm start: 3 keys stacked, batch 100): env-steps/s of its key
+  and main iterations once updates run (interpolator evaluations included), combined with the
+  authors' split (37.5 % key warm start) into a whole-run rate; this is an update-bound
+  off-policy learner, so its rate is about the updates per second;
 * the ``sb3`` agent: SB3 PPO (defaults, VecNormalize) on morl's vector env with 4 envs;
 * Stable-Baselines3 PPO ("MlpPolicy", default settings) on one scalarised env (``DummyVecEnv``);
 * the raw physics rate (``mujoco.rollout``, all cores, see ``env_throughput.py``);
@@ -112,6 +117,17 @@ def pgmorl_rate(iterations: int) -> float:
     return total_iterations * per_iteration / total_seconds
 
 
+def pdmorl_rates(iterations: int) -> dict[str, float]:
+    """PD-MORL's key and main iteration rates (100 steps of every env per iteration, updates
+    from the first transitions on: the timed iterations are the steady state of a long run)."""
+    rates = agent_rates("pd-morl", iterations, kind=lambda a: "key" if a.run.iteration <= a.plan.key_iterations
+                        else "main", kinds=("key", "main"), total_steps=1_000_000, steps_per_iteration=100,
+                        random_steps=0, key_random_steps=0, learning_starts=256)  # fmt: skip
+    key_fraction = get_agent("pd-morl").config_class.for_problem(PROBLEM).key_fraction
+    rates["run"] = whole_run_rate(rates["key"], rates["main"], warmup_fraction=key_fraction)
+    return rates
+
+
 def whole_run_rate(warmup_rate: float, psl_rate: float, warmup_fraction: float = 0.15) -> float:
     return 1.0 / (warmup_fraction / warmup_rate + (1.0 - warmup_fraction) / psl_rate)
 
@@ -147,6 +163,7 @@ def main() -> None:
                         total_steps=2_000_000, warmup_fraction=0.02)  # fmt: skip
     conditioned = agent_rates("conditioned-ppo", args.iterations)
     pgmorl = pgmorl_rate(args.iterations)
+    pdmorl = pdmorl_rates(args.iterations)
     sb3_agent = agent_rates("sb3", args.iterations)
     torch.set_num_threads(threads)  # SB3 alone with torch's default
     sb3 = sb3_rate(args.iterations)
@@ -157,6 +174,9 @@ def main() -> None:
         "hyper_morl_run": whole_run_rate(hyper["warmup"], hyper["psl"]),
         "conditioned_ppo": conditioned["run"],
         "pgmorl_run": pgmorl,
+        "pdmorl_key": pdmorl["key"],
+        "pdmorl_main": pdmorl["main"],
+        "pdmorl_run": pdmorl["run"],
         "sb3_agent_4envs": sb3_agent["run"],
         "sb3_ppo_one_env": sb3,
         "raw_physics": raw,

@@ -58,6 +58,8 @@ _LAZY = {
     "ConditionedPPOConfig": "morl.agents.conditioned_ppo",
     "PGMORL": "morl.agents.pgmorl",
     "PGMORLConfig": "morl.agents.pgmorl",
+    "PDMORL": "morl.agents.pdmorl",
+    "PDMORLConfig": "morl.agents.pdmorl",
     "SB3MultiPolicy": "morl.agents.sb3",
     "SB3MultiPolicyConfig": "morl.agents.sb3",
     "AGENTS": "morl.agents",
@@ -78,6 +80,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AGENTS",
+    "PDMORL",
     "PGMORL",
     "PROBLEM_IDS",
     "ConditionedPPO",
@@ -88,6 +91,7 @@ __all__ = [
     "HyperMORLConfig",
     "LinearScalarization",
     "MOVectorEnv",
+    "PDMORLConfig",
     "PGMORLConfig",
     "PreferencePolicy",
     "SB3MultiPolicy",
