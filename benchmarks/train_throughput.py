@@ -21,6 +21,9 @@ callback that times each iteration and stops after a few):
   off-policy learner, so its rate is about the updates per second;
 * the ``sb3`` agent: SB3 PPO (defaults, VecNormalize) on morl's vector env with 4 envs;
 * Stable-Baselines3 PPO ("MlpPolicy", default settings) on one scalarised env (``DummyVecEnv``);
+* Stable-Baselines3 TD3 with PD-MORL's network widths, batch and update-to-data ratio (400-wide
+  actor and twin critics, batch 256, one update per env step) on one scalarised env: the
+  off-policy reference for PD-MORL's rate;
 * the raw physics rate (``mujoco.rollout``, all cores, see ``env_throughput.py``);
 
 and prints the ratios. Every rate is the best of ``--iterations`` timed iterations (the first of
@@ -148,6 +151,23 @@ def sb3_rate(iterations: int) -> float:
     return best
 
 
+def sb3_td3_rate(iterations: int, steps: int = 1000) -> float:
+    """SB3 TD3 env-steps/s with one gradient step per env step (PD-MORL's widths and batch):
+    the best of ``iterations`` chunks of ``steps`` steps, after a first untimed one."""
+    from stable_baselines3 import TD3
+
+    env = morl.make(PROBLEM, preference=[0.5, 0.5])
+    model = TD3("MlpPolicy", env, seed=0, device="cpu", verbose=0, batch_size=256, learning_starts=256,
+                policy_kwargs={"net_arch": [400, 400]}, train_freq=1, gradient_steps=1)  # fmt: skip
+    model.learn(total_timesteps=steps)
+    best = 0.0
+    for _ in range(iterations):
+        start = time.perf_counter()
+        model.learn(total_timesteps=steps, reset_num_timesteps=False)
+        best = max(best, steps / (time.perf_counter() - start))
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--iterations", type=int, default=4, help="timed iterations per measurement (best kept)")
@@ -168,6 +188,7 @@ def main() -> None:
     sb3_agent = agent_rates("sb3", args.iterations)
     torch.set_num_threads(threads)  # SB3 alone with torch's default
     sb3 = sb3_rate(args.iterations)
+    sb3_td3 = sb3_td3_rate(args.iterations)
     raw = time_raw(f"morl/{PROBLEM}", 64, 200, os.cpu_count() or 1, 3)
     rows = {
         "hyper_morl_warmup": hyper["warmup"],
@@ -180,12 +201,14 @@ def main() -> None:
         "pdmorl_run": pdmorl["run"],
         "sb3_agent_4envs": sb3_agent["run"],
         "sb3_ppo_one_env": sb3,
+        "sb3_td3_one_env": sb3_td3,
         "raw_physics": raw,
     }
     print(f"{PROBLEM}: training env-steps/s (rollout + update, all cores)")
     for name, value in rows.items():
         print(f"  {name:26s} {value:10.0f}   x{value / sb3:5.1f} SB3   {value / raw:5.2f} of raw physics")
     print(f"  pgmorl / hyper-morl (whole runs): {rows['pgmorl_run'] / rows['hyper_morl_run']:.2f}")
+    print(f"  pd-morl main stage / SB3 TD3 (one update per env step each): {rows['pdmorl_main'] / sb3_td3:.2f}")
     if args.out:
         record = {"rates": rows, "git_commit": produced_by.get("git_commit"),
                   "versions": produced_by, "machine": header,
