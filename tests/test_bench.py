@@ -45,11 +45,13 @@ def test_a_tiny_bench_end_to_end_with_its_report_and_skip_on_rerun(tmp_path: Pat
         assert record["config"]["workers"] == 1 and record["config"]["update_threads"] >= 1  # a share of the cores
         assert record["versions"]["morl"] and record["machine"]["cores"] and record["trajectory"]
         assert record["config"]["steps_per_env"] == 64  # the --set overrides reached the config
+        evaluation = record["evaluation"]  # every evaluated policy: the grid's 4+1 preferences
+        assert len(evaluation["preferences"]) == len(evaluation["returns"]) >= len(record["front"])
     assert main(["bench", "report", str(out)]) == 0
     text = capsys.readouterr().out
     assert "## MO-Hopper-v2" in text and "| hyper-morl | 2 |" in text and "| conditioned-ppo | 2 |" in text
     assert (out / "report.md").read_text() == text.split("\nreport written to")[0]
-    for figure in ("MO-Hopper-v2-hypervolume.png", "MO-Hopper-v2-fronts.png"):
+    for figure in ("MO-Hopper-v2-hypervolume.png", "MO-Hopper-v2-fronts.png", "MO-Hopper-v2-returns.png"):
         assert (out / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"]({figure})" in text
     assert main(args) == 0  # the same bench again: nothing left to run
     assert "4 runs, 4 finished before, 0 to run" in capsys.readouterr().out

@@ -1,6 +1,7 @@
 """The bench report's figures, per problem: hypervolume against env steps and against
-wall-clock (one line per run, coloured by agent), and the final fronts of all agents overlaid
-(m = 2; the first two objectives for m = 3)."""
+wall-clock (one line per run, coloured by agent), the final fronts of all agents overlaid
+(m = 2; the first two objectives for m = 3), and for m = 2 the return of each objective against
+the preference (how a method's policies follow the trade-off asked of them)."""
 
 from __future__ import annotations
 
@@ -75,4 +76,39 @@ def problem_figures(problem: str, records: list[dict[str, Any]], out: str | os.P
     fronts.tight_layout()
     paths.append(folder / f"{problem}-fronts.png")
     _save(fronts, paths[1])
+    if len(names) == 2 and any("evaluation" in r for r in records):
+        paths.append(_returns_figure(problem, names, records, colors, folder))
     return paths
+
+
+def _returns_figure(problem: str, names: tuple[str, ...], records: list[dict[str, Any]], colors: dict[str, Any],
+                    folder: Path) -> Path:  # fmt: skip
+    """Each objective's return against ω_1, one line per run (markers only for a population,
+    whose members sit at their own preferences)."""
+    figure = Figure(figsize=(11, 4))
+    FigureCanvasAgg(figure)
+    axes = [figure.add_subplot(1, 2, j + 1) for j in range(2)]
+    labelled: set[str] = set()
+    for record in records:
+        evaluation = record.get("evaluation")
+        if not evaluation:
+            continue
+        prefs = np.asarray(evaluation["preferences"], dtype=np.float64).reshape(-1, 2)
+        returns = np.asarray(evaluation["returns"], dtype=np.float64).reshape(-1, 2)
+        order = np.argsort(prefs[:, 0], kind="stable")
+        grid = len(np.unique(prefs[:, 0])) >= 10
+        label = None if record["agent"] in labelled else record["agent"]
+        labelled.add(record["agent"])
+        for j, ax in enumerate(axes):
+            ax.plot(prefs[order, 0], returns[order, j], "-" if grid else "o", ms=3, lw=0.8, alpha=0.7,
+                    color=colors[record["agent"]], label=label if j == 0 else None)  # fmt: skip
+    for j, ax in enumerate(axes):
+        ax.set_xlabel(f"preference weight of {names[0]} (ω_1)")
+        ax.set_ylabel(f"return: {names[j]}")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    figure.suptitle(f"{problem}: return of each objective against the preference (one line per seed)")
+    figure.tight_layout()
+    path = folder / f"{problem}-returns.png"
+    _save(figure, path)
+    return path

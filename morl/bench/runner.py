@@ -76,6 +76,8 @@ def run_one(run: BenchRun, out: Path, share: dict[str, int], command: str) -> di
             "env_steps_per_second": agent.env_steps / max(agent.run.wall_time, 1e-9),
             "metrics": result.metrics.as_dict(),
             "front": result.front.tolist(),
+            # every evaluated policy, not only the front: the preference -> return curves
+            "evaluation": {"preferences": result.preferences.tolist(), "returns": result.returns.tolist()},
             "protocol": result.protocol.describe(),
             "trajectory": agent.run.history,
         }
