@@ -155,7 +155,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         if not args.dir:
             raise ValueError("morl bench report DIR: the bench directory is missing")
         print(report(args.dir))
-        print(f"report written to {os.path.join(args.dir, 'report.md')}")
+        print(f"report written to {os.path.join(args.dir, 'report.md')} and report.html beside it")
         return 0
     if args.action is not None or args.dir is not None:
         raise ValueError(

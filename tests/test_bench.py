@@ -7,12 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from morl.agents import get_agent
+from morl.bench.aggregate import normalized_scores, performance_profile, stratified_iqm
 from morl.bench.plan import parse_overrides, plan_runs, resources
 from morl.bench.report import iqm, report
-from morl.bench.runner import bench, record_path
+from morl.bench.runner import RECORD_FORMAT, bench, record_path
 from morl.cli import main
 
 PROBLEM = "MO-Hopper-v2"
@@ -53,6 +55,9 @@ def test_a_tiny_bench_end_to_end_with_its_report_and_skip_on_rerun(tmp_path: Pat
     assert (out / "report.md").read_text() == text.split("\nreport written to")[0]
     for figure in ("MO-Hopper-v2-hypervolume.png", "MO-Hopper-v2-fronts.png", "MO-Hopper-v2-returns.png"):
         assert (out / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"]({figure})" in text
+    page = (out / "report.html").read_text()  # self-contained: the figures inline, nothing fetched
+    assert page.count("data:image/png;base64,") == 3 and "<table>" in page and "<td>hyper-morl</td>" in page
+    assert 'src="http' not in page and '.png"' not in page
     assert main(args) == 0  # the same bench again: nothing left to run
     assert "4 runs, 4 finished before, 0 to run" in capsys.readouterr().out
 
@@ -121,3 +126,41 @@ def test_cli_bench_errors_are_one_line(tmp_path: Path, capsys: Any) -> None:
 def test_iqm() -> None:
     assert iqm([1.0, 2.0, 3.0, 100.0]) == 2.5  # type: ignore[arg-type]
     assert iqm([1.0, 3.0]) == 2.0  # type: ignore[arg-type]
+
+
+def _record(agent: str, problem: str, seed: int, hv: float) -> dict[str, Any]:
+    """A finished record with what the report reads (the aggregate needs no training)."""
+    metrics = {"hypervolume": hv, "sparsity": 1.0, "expected_utility": 2.0, "num_non_dominated": 3, "igd_plus": None}
+    return {"format": RECORD_FORMAT, "status": "finished", "agent": agent, "problem": problem, "seed": seed,
+            "metrics": metrics, "training_env_steps": 1000, "wall_time_s": 1.0, "env_steps_per_second": 1000.0,
+            "protocol": "paper: 200 preferences", "machine": {"cores": 2}, "versions": {"morl": "0"},
+            "git_commit": "abc", "trajectory": [{"env_steps": 1000, "wall_time": 1.0, "hypervolume": hv}],
+            "front": [[1.0, 2.0]]}  # fmt: skip
+
+
+HVS = {("a", "MO-Swimmer-v2"): [10.0, 8.0], ("b", "MO-Swimmer-v2"): [5.0, 5.0],
+       ("a", "MO-Hopper-v2"): [100.0], ("b", "MO-Hopper-v2"): [200.0, 50.0]}  # fmt: skip
+
+
+def test_the_aggregate_normalises_by_the_best_run_of_each_problem() -> None:
+    records = [_record(a, p, s, hv) for (a, p), hvs in HVS.items() for s, hv in enumerate(hvs)]
+    scores = normalized_scores(records)
+    assert scores["a"]["MO-Swimmer-v2"].tolist() == [1.0, 0.8] and scores["a"]["MO-Hopper-v2"].tolist() == [0.5]
+    assert scores["b"]["MO-Hopper-v2"].tolist() == [1.0, 0.25]
+    assert performance_profile(scores["a"], np.array([0.0, 0.6, 0.9])).tolist() == [1.0, 2 / 3, 1 / 3]
+    value, low, high = stratified_iqm(scores["a"])  # three runs: the IQM is the mean
+    assert value == pytest.approx((1.0 + 0.8 + 0.5) / 3) and 0.5 <= low <= value <= high <= 1.0
+    value, low, high = stratified_iqm(scores["b"])  # four runs: the middle two, 0.5 and 0.5
+    assert value == pytest.approx(0.5) and low <= value <= high
+
+
+def test_the_report_of_two_problems_has_the_aggregate(tmp_path: Path) -> None:
+    (tmp_path / "records").mkdir()
+    for (agent, problem), hvs in HVS.items():
+        for seed, hv in enumerate(hvs):
+            path = tmp_path / "records" / f"{agent}__{problem}__seed{seed}.json"
+            path.write_text(json.dumps(_record(agent, problem, seed, hv)))
+    text = report(tmp_path)
+    assert "## Across problems" in text and "| a | 2 | 3 | 0.767 [" in text and "| b | 2 | 4 | 0.500 [" in text
+    assert (tmp_path / "aggregate-profiles.png").read_bytes()[:4] == b"\x89PNG"
+    assert "Across problems</h2>" in (tmp_path / "report.html").read_text()

@@ -112,3 +112,23 @@ def _returns_figure(problem: str, names: tuple[str, ...], records: list[dict[str
     path = folder / f"{problem}-returns.png"
     _save(figure, path)
     return path
+
+
+def profile_figure(profiles: dict[str, np.ndarray], taus: np.ndarray, out: str | os.PathLike[str]) -> Path:
+    """``aggregate-profiles.png``: each agent's performance profile (fraction of runs with a
+    normalised hypervolume above τ)."""
+    figure = Figure(figsize=(6, 4))
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    for agent, profile in sorted(profiles.items()):
+        ax.step(taus, profile, where="post", label=agent)
+    ax.set_xlabel("τ (hypervolume / best run of its problem)")
+    ax.set_ylabel("fraction of runs with score > τ")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("performance profiles, all problems")
+    figure.tight_layout()
+    path = Path(out) / "aggregate-profiles.png"
+    _save(figure, path)
+    return path

@@ -1,10 +1,12 @@
-"""``morl bench report DIR``: the bench's records as Markdown tables, one per problem.
+"""``morl bench report DIR``: the bench's records as Markdown tables, one per problem (and the
+same as one self-contained ``report.html``).
 
 Per agent (over its finished seeds): mean ± std of hypervolume, sparsity, expected utility, front
 size, wall-clock and env-steps/s, and the interquartile mean (IQM) of the hypervolume with a 95 %
 percentile-bootstrap confidence interval over seeds (the robust aggregate rliable recommends;
 computed here with numpy); figures of the hypervolume against env steps and wall-clock and of the
-final fronts overlaid (:mod:`.figures`). Failed runs are listed with their errors.
+final fronts overlaid (:mod:`.figures`); with two problems or more, the aggregate across them
+(:mod:`.aggregate`). Failed runs are listed with their errors.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from typing import Any
 import numpy as np
 from scipy.stats import trim_mean
 
-from morl.bench.figures import problem_figures
+from morl.bench.aggregate import normalized_scores, performance_profile, stratified_iqm
+from morl.bench.figures import problem_figures, profile_figure
+from morl.bench.html import to_html
 from morl.bench.runner import RECORD_FORMAT
 from morl.io import atomic_write_text
 
@@ -101,10 +105,32 @@ def report(out: str | os.PathLike[str]) -> str:
         lines.append("")
         for path in problem_figures(problem, rows, out):
             lines += [f"![{path.stem}]({path.name})", ""]
+    if len({r["problem"] for r in finished}) >= 2:
+        lines += _aggregate_section(finished, out)
     if failed:
         lines += ["## Failed runs", ""]
         lines += [f"- {r['agent']} on {r['problem']}, seed {r['seed']}: {r['error']}" for r in failed]
         lines.append("")
     text = "\n".join(lines)
     atomic_write_text(Path(out) / "report.md", text)
+    atomic_write_text(Path(out) / "report.html", to_html(text, out))
     return text
+
+
+def _aggregate_section(finished: list[dict[str, Any]], out: str | os.PathLike[str]) -> list[str]:
+    """Across problems: normalised HV (by the best run of each problem), IQM with a stratified
+    bootstrap interval, and the performance profiles."""
+    scores = normalized_scores(finished)
+    lines = ["## Across problems", "",
+             "Hypervolume as a fraction of the best run of its problem in this bench; IQM over all runs "
+             "with a 95 % stratified bootstrap interval (seeds resampled within each problem).", "",
+             "| agent | problems | runs | normalised HV IQM [95% CI] | normalised HV mean |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for agent, by_problem in sorted(scores.items()):
+        value, low, high = stratified_iqm(by_problem)
+        pooled = np.concatenate(list(by_problem.values()))
+        lines.append(f"| {agent} | {len(by_problem)} | {len(pooled)} | {value:.3f} [{low:.3f}, {high:.3f}] | "
+                     f"{pooled.mean():.3f} |")  # fmt: skip
+    taus = np.linspace(0.0, 1.0, 101)
+    path = profile_figure({a: performance_profile(b, taus) for a, b in scores.items()}, taus, out)
+    return [*lines, "", f"![{path.stem}]({path.name})", ""]
