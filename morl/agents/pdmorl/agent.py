@@ -181,7 +181,6 @@ class PDMORL(Agent):
         self._obs = np.zeros(0)
         self._prefs = np.zeros(0)
         self._episodes = np.zeros(0, dtype=np.int64)
-        self._manifest = ""
 
     def _learner(self, key: bool, generator: torch.Generator | None = None) -> TD3:
         """The main stage's TD3 (one group) or the key warm start's (one group per key)."""
@@ -424,7 +423,7 @@ class PDMORL(Agent):
         """The deterministic main policy at each key (``interp_episodes`` each); a key's return
         is replaced where the new one is better for it. Returns how many were replaced."""
         assert self.interpolator is not None
-        policies = [self.policy_for(w) for w in self.keys]
+        policies = [self._policy(self.main, 0, w) for w in self.keys]
         result = evaluate_front(policies, self.problem_id, self.keys, episodes=self.config.interp_episodes,
                                 seed=self._evaluation_seed(), workers=1)  # fmt: skip
         self.counters["interp_env_steps"] += result.env_steps
@@ -438,11 +437,17 @@ class PDMORL(Agent):
         return done % self.config.eval_interval == 0 or self.run.iteration == self.run.iterations
 
     # ------------------------------------------------------------------------------ policies
-    def _policy(self, learner: TD3, group: int, preference: np.ndarray) -> PreferencePolicy:
+    def _policy(self, learner: TD3, group: int, preference: np.ndarray, provenance: bool = False) -> PreferencePolicy:
+        """The actor of ``group`` as a standalone policy; ``provenance`` adds the versions (two
+        git calls), which only a policy handed to the user needs, not the evaluations inside
+        training."""
+        metadata: dict[str, Any] = {"agent": self.name, "env_steps": self.env_steps}
+        if provenance:
+            metadata["versions"] = versions()
         return PreferencePolicy(
             problem_id=self.problem_id,
             preference=preference,
-            weights={k: v.numpy() for k, v in learner.actor.net.copy_arrays(group).items()},
+            weights=learner.actor.net.copy_arrays(group),
             obs_mean=None,
             obs_var=None,
             activation="relu",
@@ -450,12 +455,12 @@ class PDMORL(Agent):
             action_low=self.action_low,
             action_high=self.action_high,
             preference_input=True,
-            metadata={"agent": self.name, "env_steps": self.env_steps, "versions": versions()},
+            metadata=metadata,
         )
 
     def policy_for(self, preference: Any) -> PreferencePolicy:
         """The standalone policy for ``preference``: the actor with ω fixed as its input."""
-        return self._policy(self.main, 0, validate_preference(preference, self.m))
+        return self._policy(self.main, 0, validate_preference(preference, self.m), provenance=True)
 
     def predict_batch(self, obs: np.ndarray, preferences: np.ndarray, deterministic: bool = True) -> np.ndarray:
         """Actions for one observation per row, each conditioned on that row's preference."""
@@ -511,8 +516,3 @@ class PDMORL(Agent):
         groups = len(self.keys) if meta["name"] == "key" else 1
         self.buffer = ReplayBuffer(groups, int(meta["capacity"]), self.obs_dim, self.action_dim, self.m, meta["name"])
         self.buffer.load_files(directory, state["replay"])
-
-    @property
-    def interpolator_env_steps(self) -> int:
-        """Env steps spent evaluating the key policies (not part of the training budget)."""
-        return int(self.counters["interp_env_steps"] + self.counters["key_env_steps_evaluated"])

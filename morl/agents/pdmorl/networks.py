@@ -15,6 +15,7 @@ import itertools
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
 
@@ -46,12 +47,13 @@ class StackedMLP(torch.nn.Module):
                 x = torch.relu(x)
         return x
 
-    def copy_arrays(self, index: int) -> dict[str, torch.Tensor]:
-        """Copy ``index`` as PyTorch-layout layers ``actor.{i}.weight`` (out, in) / ``.bias``."""
-        arrays: dict[str, torch.Tensor] = {}
+    def copy_arrays(self, index: int) -> dict[str, np.ndarray]:
+        """Copy ``index`` as PyTorch-layout layers ``actor.{i}.weight`` (out, in) / ``.bias``,
+        numpy arrays on the CPU (whatever device the network trains on)."""
+        arrays: dict[str, np.ndarray] = {}
         for i, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
-            arrays[f"actor.{i}.weight"] = weight[index].detach().T.clone()
-            arrays[f"actor.{i}.bias"] = bias[index, 0].detach().clone()
+            arrays[f"actor.{i}.weight"] = weight[index].detach().T.cpu().numpy().copy()
+            arrays[f"actor.{i}.bias"] = bias[index, 0].detach().cpu().numpy().copy()
         return arrays
 
 
@@ -102,9 +104,8 @@ def clip_group_norms(parameters: Sequence[torch.Tensor], groups: int, max_norm: 
     squares = torch.stack([g.reshape(groups, -1).pow(2).sum(dim=1) for g in grads]).sum(dim=0)
     norms = squares.sqrt()
     scale = (max_norm / (norms + 1e-6)).clamp(max=1.0)
-    for g in grads:
-        g.mul_(scale.view(groups, *([1] * (g.dim() - 1))) if g.shape[0] == groups else
-               scale.repeat_interleave(g.shape[0] // groups).view(-1, *([1] * (g.dim() - 1))))  # fmt: skip
+    for g in grads:  # a parameter holds 1 (actor) or 2 (twin critic) copies per group
+        g.mul_(scale.repeat_interleave(g.shape[0] // groups).view(-1, *([1] * (g.dim() - 1))))
     return norms
 
 
