@@ -109,7 +109,8 @@ def main() -> None:
     results.mkdir(exist_ok=True)
     (results / f"reproduce-{name}.json").write_text(json.dumps(summary, indent=1) + "\n")
     # the front file loads with FrontResult.load; its provenance is recorded beside the protocol
-    front = {**result.to_dict(), "git_commit": summary["git_commit"], "command": summary["command"]}
+    front = {**result.to_dict(), "git_commit": summary["git_commit"], "versions": summary["versions"],
+             "command": summary["command"]}  # fmt: skip
     (results / f"reproduce-{name}-front.json").write_text(json.dumps(front, indent=1) + "\n")
 
 
