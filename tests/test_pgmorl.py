@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import morl
-from morl.agents.normalization import RunningMeanStd, normalize_observations
+from morl.agents.normalization import RunningMeanStd, normalize_observations, update_stats
 from morl.agents.pgmorl import PGMORL, PGMORLConfig
 from morl.agents.pgmorl.prediction import OptimizationGraph, fit_scaled_tanh, scaled_tanh
 from morl.agents.pgmorl.selection import PerformanceBuffers, Task, candidate_weights, select_tasks
@@ -183,7 +183,7 @@ def test_grouped_statistics_equal_one_normaliser_per_policy() -> None:
         raw = np.random.default_rng(0).normal(size=(5, 6, 8)) * np.arange(1, 7)[None, :, None]
         singles = [collector.obs_stats.row(k) for k in range(3)]  # after the reset's observations
         for batch in raw:
-            collector._observe(batch)
+            update_stats(collector.obs_stats, batch)
             for k in range(3):
                 singles[k].update(batch[2 * k : 2 * k + 2])
         for k in range(3):

@@ -98,6 +98,17 @@ def normalize_observations(obs: np.ndarray, stats: RunningMeanStd) -> np.ndarray
     return np.clip(scaled, -CLIP, CLIP).reshape(obs.shape)
 
 
+def row_statistics(stats: RunningMeanStd, num_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each of ``num_rows`` rows' normalisation as (mean, std) arrays (num_rows, d), std =
+    sqrt(var + eps), so that ``clip((o - mean) / std, ±CLIP)`` is exactly
+    :func:`normalize_observations` (rows in G equal consecutive blocks with grouped statistics)."""
+    std = np.sqrt(stats.var + EPSILON)
+    groups = stats.groups
+    if groups is None:
+        return np.tile(stats.mean, (num_rows, 1)), np.tile(std, (num_rows, 1))
+    return np.repeat(stats.mean, num_rows // groups, axis=0), np.repeat(std, num_rows // groups, axis=0)
+
+
 def update_stats(stats: RunningMeanStd, batch: np.ndarray) -> None:
     """Update ``stats`` with a batch of rows: all rows for a single normaliser; with G groups,
     the rows are G equal consecutive blocks and block g updates group g."""

@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 import torch
 
-import morl
 from morl.agents.checkpoint import to_arrays, to_tensors
-from morl.agents.networks import TargetNetworkLayout, mlp, numpy_layers, numpy_mlp
-from morl.agents.normalization import ReturnNormalizer, RunningMeanStd, normalize_observations, update_stats
+from morl.agents.networks import TargetNetworkLayout, mlp, numpy_layers
+from morl.agents.normalization import CLIP, ReturnNormalizer, RunningMeanStd, row_statistics, update_stats
 from morl.agents.settings import Settings, setting
+from morl.envs.rollout import RolloutEngine, RolloutRequest
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -136,14 +136,16 @@ class RowPreferences:
         if self.current.shape != (num_rows, num_objectives):
             raise ValueError(f"current has shape {self.current.shape}; expected ({num_rows}, {num_objectives})")
 
-    def resample(self, rows: np.ndarray) -> None:
-        count = int(np.count_nonzero(rows))
-        if count:
-            self.current[rows] = self.rng.dirichlet(np.ones(self.num_objectives), size=count)
+    def draws(self, steps: int) -> np.ndarray:
+        """(steps, rows, m): the preference each row takes if its episode ends at that step, drawn
+        for every (step, row) before a rollout, so that the draws do not depend on which process
+        runs a row or on the order in which episodes end."""
+        return self.rng.dirichlet(np.ones(self.num_objectives), size=(steps, len(self.current)))
 
 
 class Collector:
-    """Runs K policies on one vector env of K × E envs; owns the shared normalisers.
+    """Runs K policies on K × E env rows (a :class:`morl.envs.rollout.RolloutEngine`: whole
+    rollouts inside the worker processes); owns the shared normalisers.
 
     With ``row_preferences`` (K = 1, a conditioned network) each row's input is its normalised
     observation followed by its current preference, and the advantage of each step is scalarised
@@ -151,7 +153,9 @@ class Collector:
 
     Normalisers are shared by all K policies, or, given grouped statistics of K groups
     (:meth:`RunningMeanStd.grouped`, for both ``obs_stats`` and ``return_stats``), each policy
-    normalises its own rows with its own statistics, as independent runs would (PGMORL).
+    normalises its own rows with its own statistics, as independent runs would (PGMORL). The
+    observation statistics are frozen during a rollout and updated with its observations after it
+    (see :mod:`morl.envs.rollout`).
     """
 
     def __init__(self, problem_id: str, num_policies: int, envs_per_policy: int, settings: PPOSettings, seed: int,
@@ -164,31 +168,28 @@ class Collector:
         observations the uninterrupted run never saw)."""
         self.settings = settings
         self.K, self.E = num_policies, envs_per_policy
-        self.env = morl.make_vec(problem_id, self.K * self.E, seed=seed, workers=workers)
-        obs_dim = self.env.single_observation_space.shape[0]
-        self.m = self.env.reward_dim
-        self.obs_stats = obs_stats if obs_stats is not None else RunningMeanStd.zeros((obs_dim,))
-        self.returns = ReturnNormalizer(self.K * self.E, self.m, settings.gamma, stats=return_stats)
-        for name, stats in (("obs_stats", self.obs_stats), ("return_stats", self.returns.stats)):
-            if stats.groups not in (None, self.K):
-                raise ValueError(f"{name} has {stats.groups} groups; expected one per policy ({self.K}) or none")
         if row_preferences is not None and self.K != 1:
             raise ValueError(f"row preferences serve one conditioned network; got num_policies={self.K}")
         self.row_preferences = row_preferences
-        if in_flight is None:
-            self._obs = self._observe(self.env.reset()[0])
-        else:
-            self.set_state(in_flight)
-
-    def _observe(self, raw: np.ndarray) -> np.ndarray:
-        update_stats(self.obs_stats, raw)
-        return normalize_observations(raw, self.obs_stats)
-
-    def _inputs(self, normalised: np.ndarray) -> np.ndarray:
-        """The network's input rows: the observation, and the row's preference when conditioned."""
-        if self.row_preferences is None:
-            return normalised
-        return np.concatenate([normalised, self.row_preferences.current], axis=1)
+        self.env = RolloutEngine(problem_id, self.K * self.E, seed=seed, workers=workers,
+                                 state=None if in_flight is None else in_flight["env"])  # fmt: skip
+        try:
+            obs_dim = self.env.single_observation_space.shape[0]
+            self.m = self.env.reward_dim
+            self.obs_stats = obs_stats if obs_stats is not None else RunningMeanStd.zeros((obs_dim,))
+            self.returns = ReturnNormalizer(self.K * self.E, self.m, settings.gamma, stats=return_stats)
+            for name, stats in (("obs_stats", self.obs_stats), ("return_stats", self.returns.stats)):
+                if stats.groups not in (None, self.K):
+                    raise ValueError(f"{name} has {stats.groups} groups; expected one per policy ({self.K}) or none")
+            if in_flight is None:
+                update_stats(self.obs_stats, self.env.observe())  # the first observations, as every later one
+            else:
+                self.returns.returns = np.asarray(in_flight["returns"], dtype=np.float64).copy()
+                if row_preferences is not None:
+                    row_preferences.current = np.asarray(in_flight["row_preferences"], dtype=np.float64).copy()
+        except BaseException:
+            self.env.close()
+            raise
 
     def collect(
         self,
@@ -201,79 +202,82 @@ class Collector:
         """``steps`` (default: the settings' ``steps_per_env``) steps of every env; ``theta``
         (K, P); ``preferences`` (K, m), or None with row preferences.
 
-        Only the actor runs per step. θ is fixed during collection, so the values and the log-
-        probabilities of all T·E samples of each policy are computed afterwards in one batched
+        The processes run the actors themselves for the whole rollout (the exploration noise of
+        every step and the rows' preference draws are drawn here first, so the result does not
+        depend on the number of processes). θ is fixed during collection, so the values and the
+        log-probabilities of all T·E samples of each policy are computed afterwards in one batched
         pass (the values of final observations at truncations when they occur).
         """
-        K, E, m = self.K, self.E, self.m
+        K, E, m, N = self.K, self.E, self.m, self.K * self.E
         T = self.settings.steps_per_env if steps is None else steps
         rows = self.row_preferences
         if (preferences is None) != (rows is not None):
             raise ValueError("pass preferences (K, m) for K policies, or none for a conditioned network")
         in_dim = layout.obs_dim
-        obs_buf = np.zeros((T, K * E, in_dim), dtype=np.float32)
-        act_buf = np.zeros((T, K * E, layout.action_dim), dtype=np.float32)
-        rew_buf = np.zeros((T, K * E, m))
-        pref_buf = np.zeros((T, K * E, m)) if rows is not None else None
-        term_buf = np.zeros((T, K * E), dtype=bool)
-        end_buf = np.zeros((T, K * E), dtype=bool)
-        bootstraps: list[tuple[int, np.ndarray, np.ndarray]] = []  # (t, truncated rows, their values)
-        finished: list[np.ndarray] = []
         theta = theta.detach()
         with torch.no_grad():
             actor, critic = layout.unpack(theta, "actor"), layout.unpack(theta, "critic")
             log_std = layout.view(theta, "log_std")
-            # Per step, the actor runs in numpy (torch's per-call overhead dominated matrices this
-            # small), and the exploration noise of the whole rollout is drawn at once.
-            actor_np = numpy_layers(actor)
             noise = torch.randn((T, K, E, layout.action_dim), generator=generator).numpy()
             noise *= torch.exp(log_std).unsqueeze(1).numpy()  # (K, 1, A): the policies' std
-            for t in range(T):
-                obs_buf[t] = self._inputs(self._obs)
-                if pref_buf is not None and rows is not None:
-                    pref_buf[t] = rows.current
-                act_buf[t] = (numpy_mlp(actor_np, obs_buf[t].reshape(K, E, in_dim)) + noise[t]).reshape(K * E, -1)
-                raw_obs, rewards, terminated, truncated, info = self.env.step(act_buf[t].astype(np.float64))
-                ended = terminated | truncated
-                rew_buf[t] = self.returns(rewards.astype(np.float64), ended)
-                term_buf[t], end_buf[t] = terminated, ended
-                if ended.any():
-                    finished.extend(info["episode"]["r"][ended])
-                    cut = truncated & ~terminated
-                    if cut.any():  # truncation is not termination: bootstrap from the final observation
-                        final = self._inputs(normalize_observations(info["final_obs"], self.obs_stats))
-                        final_t = torch.as_tensor(final, dtype=torch.float32).view(K, E, in_dim)
-                        bootstraps.append((t, cut, mlp(critic, final_t).view(K * E, m).double().numpy()[cut]))
-                    if rows is not None:  # a new episode, a new preference
-                        rows.resample(ended)
-                self._obs = self._observe(raw_obs)
-            last = torch.as_tensor(self._inputs(self._obs), dtype=torch.float32).view(K, E, in_dim)
-            last_values = mlp(critic, last).view(K * E, m).double().numpy()
+        mean, std = row_statistics(self.obs_stats, N)
+        request = RolloutRequest(
+            steps=T, layers=numpy_layers(actor), row_policy=np.repeat(np.arange(K), E), obs_mean=mean, obs_std=std,
+            obs_clip=CLIP, noise=noise.reshape(T, N, layout.action_dim),
+            preferences=None if rows is None else rows.current,
+            preference_draws=None if rows is None else rows.draws(T),
+        )  # fmt: skip
+        batch = self.env.rollout(request)
+        if rows is not None:
+            assert batch.last_preferences is not None
+            rows.current = batch.last_preferences
+        # The statistics take each step's observations in order, as a per-step update would.
+        for t in range(T):
+            update_stats(self.obs_stats, batch.raw_obs[t + 1])
+        rew_buf = np.empty((T, N, m))
+        ended = batch.terminated | batch.truncated
+        for t in range(T):
+            rew_buf[t] = self.returns(batch.rewards[t].astype(np.float64), ended[t])
 
-            def per_policy(array: np.ndarray) -> torch.Tensor:
-                # (T, K·E, ...) -> (K, T·E, ...)
-                shaped = array.reshape(T, K, E, *array.shape[2:]).swapaxes(0, 1).reshape(K, T * E, *array.shape[2:])
-                return torch.as_tensor(np.ascontiguousarray(shaped), dtype=torch.float32)
+        def per_policy(array: np.ndarray) -> torch.Tensor:
+            # (T, K·E, ...) -> (K, T·E, ...)
+            shaped = array.reshape(T, K, E, *array.shape[2:]).swapaxes(0, 1).reshape(K, T * E, *array.shape[2:])
+            return torch.as_tensor(np.ascontiguousarray(shaped), dtype=torch.float32)
 
-            def per_step(tensor: torch.Tensor) -> np.ndarray:
-                # (K, T·E, ...) -> (T, K·E, ...), the inverse of per_policy
-                array = tensor.double().numpy()
-                tail = array.shape[2:]
-                return array.reshape(K, T, E, *tail).swapaxes(0, 1).reshape(T, K * E, *tail)
+        def per_step(tensor: torch.Tensor) -> np.ndarray:
+            # (K, T·E, ...) -> (T, K·E, ...), the inverse of per_policy
+            array = tensor.double().numpy()
+            tail = array.shape[2:]
+            return array.reshape(K, T, E, *tail).swapaxes(0, 1).reshape(T, K * E, *tail)
 
-            obs_all, act_all = per_policy(obs_buf), per_policy(act_buf)
+        def inputs_of(raw: np.ndarray, prefs: np.ndarray | None) -> torch.Tensor:
+            # (N, obs_dim) raw observations -> (K, E, in) critic inputs, normalised as in the rollout
+            x = np.clip((raw - mean) / std, -CLIP, CLIP)
+            if prefs is not None:
+                x = np.concatenate([x, prefs], axis=1)
+            return torch.as_tensor(x, dtype=torch.float32).view(K, E, in_dim)
+
+        with torch.no_grad():
+            obs_all, act_all = per_policy(batch.inputs), per_policy(batch.actions)
             values_all = mlp(critic, obs_all)  # (K, T·E, m)
             log_probs = gaussian_log_prob(act_all, mlp(actor, obs_all), log_std)
-
-        values = per_step(values_all)
-        next_values = np.concatenate([values[1:], last_values[None]], axis=0)
-        for t, cut, final_values in bootstraps:
-            next_values[t][cut] = final_values
-        adv_vec, returns = gae(rew_buf, values, next_values, term_buf, end_buf, self.settings.gamma,
+            last_values = mlp(critic, inputs_of(batch.raw_obs[T], batch.last_preferences)).view(N, m).double().numpy()
+            values = per_step(values_all)
+            next_values = np.concatenate([values[1:], last_values[None]], axis=0)
+            # Truncation is not termination: bootstrap from the episode's final observation.
+            cut = batch.truncated[batch.end_step, batch.end_row] & ~batch.terminated[batch.end_step, batch.end_row]
+            for t in np.unique(batch.end_step[cut]):
+                at = cut & (batch.end_step == t)
+                final = batch.raw_obs[t + 1].copy()  # any rows; only the truncated ones are read
+                final[batch.end_row[at]] = batch.final_obs[at]
+                prefs_t = None if batch.preferences is None else batch.preferences[t]
+                final_values = mlp(critic, inputs_of(final, prefs_t)).view(N, m).double().numpy()
+                next_values[t][batch.end_row[at]] = final_values[batch.end_row[at]]
+        adv_vec, returns = gae(rew_buf, values, next_values, batch.terminated, ended, self.settings.gamma,
                                self.settings.gae_lambda)  # fmt: skip
         # Scalarise on de-normalised vectors: A = ω·(R - V) in the objectives' own units.
-        if pref_buf is not None:
-            weights = pref_buf  # (T, K·E, m): the row's preference at each step
+        if batch.preferences is not None:
+            weights = batch.preferences  # (T, K·E, m): the row's preference at each step
         else:
             assert preferences is not None
             weights = np.repeat(preferences, E, axis=0)[None]  # (1, K·E, m)
@@ -282,8 +286,8 @@ class Collector:
             scalar = (scalar - scalar.mean()) / (scalar.std() + 1e-5)
         else:  # each policy its own, as independent PPO runs would
             shaped = scalar.reshape(T, K, E)
-            mean, std = shaped.mean(axis=(0, 2), keepdims=True), shaped.std(axis=(0, 2), keepdims=True)
-            scalar = ((shaped - mean) / (std + 1e-5)).reshape(T, K * E)
+            mean_adv, std_adv = shaped.mean(axis=(0, 2), keepdims=True), shaped.std(axis=(0, 2), keepdims=True)
+            scalar = ((shaped - mean_adv) / (std_adv + 1e-5)).reshape(T, K * E)
         return Rollout(
             obs=obs_all,
             actions=act_all,
@@ -291,26 +295,19 @@ class Collector:
             values=values_all.float(),
             returns=per_policy(returns),
             advantages=per_policy(scalar),
-            episode_returns=finished,
-            env_steps=T * K * E,
+            episode_returns=list(batch.episode_returns),
+            env_steps=T * N,
         )
 
     def get_state(self) -> dict[str, Any]:
-        """What is in flight between two rollouts (the envs mid-episode, the last normalised
-        observation, each env's running discounted return, the rows' preferences), so that a run
-        continued from a checkpoint collects exactly what it would have without the break."""
-        state: dict[str, Any] = {"env": self.env.get_state(), "obs": self._obs.copy(),
-                                 "returns": self.returns.returns.copy()}  # fmt: skip
+        """What is in flight between two rollouts (the envs mid-episode, each env's running
+        discounted return, the rows' preferences), so that a run continued from a checkpoint
+        collects exactly what it would have without the break (the current observations are
+        recomputed from the envs' state)."""
+        state: dict[str, Any] = {"env": self.env.get_state(), "returns": self.returns.returns.copy()}
         if self.row_preferences is not None:
             state["row_preferences"] = self.row_preferences.current.copy()
         return state
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        self.env.set_state(state["env"])
-        self._obs = np.asarray(state["obs"], dtype=np.float64).copy()
-        self.returns.returns = np.asarray(state["returns"], dtype=np.float64).copy()
-        if self.row_preferences is not None:
-            self.row_preferences.current = np.asarray(state["row_preferences"], dtype=np.float64).copy()
 
     def close(self) -> None:
         self.env.close()

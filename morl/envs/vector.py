@@ -201,6 +201,14 @@ class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
             obs[done] = self.problem.observation(self._state)[done]
         return obs, rewards, terminated, truncated, info
 
+    def observe(self) -> np.ndarray:
+        """The observation of every env's current state: what the last ``reset`` or ``step``
+        returned (with same-step autoreset, the first observation of an ended env's next
+        episode), recomputed from the state, e.g. after :meth:`set_state`."""
+        if self._needs_reset:
+            raise RuntimeError("call reset() before observe()")
+        return self.problem.observation(self._state)
+
     def get_state(self) -> dict[str, Any]:
         """Everything needed to continue this batch exactly: each simulation's full integration
         state (MuJoCo's, warm start included), the state arrays the problem reads, each env's

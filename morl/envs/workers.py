@@ -168,25 +168,9 @@ class SlicedPhysics:
         # Polling instead of blocking pays only while every process has a core of its own.
         self._spin = SPIN_SECONDS if len(slices) <= (os.cpu_count() or 1) else 0.0
         for lo, hi in slices[1:]:
-            parent, child = socket.socketpair()
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "morl.envs._worker",
-                    problem.name,
-                    str(num_envs),
-                    str(lo),
-                    str(hi),
-                    str(self._fd),
-                    str(child.fileno()),
-                    str(self._spin),
-                ],
-                pass_fds=(self._fd, child.fileno()),
-                stdin=subprocess.DEVNULL,
-            )
-            child.close()
-            self._conns.append(mp.connection.Connection(parent.detach()))
+            args = [problem.name, str(num_envs), str(lo), str(hi), str(self._fd), str(self._spin)]
+            conn, proc = spawn_worker("morl.envs._worker", args, pass_fds=(self._fd,))
+            self._conns.append(conn)
             self._procs.append(proc)
         for conn in self._conns:
             self._expect(conn, "ready", 0.0)
@@ -205,7 +189,7 @@ class SlicedPhysics:
     @staticmethod
     def _expect(conn: mp.connection.Connection, reply: str, spin: float) -> None:
         try:
-            _await(conn, spin)
+            await_message(conn, spin)
             message = conn.recv()
         except (EOFError, OSError):
             raise RuntimeError("a vector env worker process died") from None
@@ -213,19 +197,7 @@ class SlicedPhysics:
             raise RuntimeError(f"vector env worker failed: {message}")
 
     def close(self) -> None:
-        for conn in self._conns:
-            try:
-                conn.send("close")
-            except OSError:
-                pass
-        for proc in self._procs:
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        for conn in self._conns:
-            conn.close()
+        stop_workers(self._conns, self._procs)
         self._conns, self._procs = [], []
         if self._fd >= 0:
             os.close(self._fd)
@@ -240,7 +212,7 @@ class SlicedPhysics:
 SPIN_SECONDS = 0.002
 
 
-def _await(conn: mp.connection.Connection, seconds: float) -> None:
+def await_message(conn: mp.connection.Connection, seconds: float) -> None:
     """Poll ``conn`` until it has a message or ``seconds`` pass (the caller then blocks in recv)."""
     deadline = time.perf_counter() + seconds
     while not conn.poll(0) and time.perf_counter() < deadline:
@@ -256,7 +228,7 @@ def worker_main(argv: list[str]) -> None:
     # Ctrl-C in a terminal reaches the whole process group: the parent handles it (saving what
     # it needs from these workers first), so a worker must not die of it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    name, num_envs, lo, hi, mem_fd, conn_fd, spin = argv
+    name, num_envs, lo, hi, mem_fd, spin, conn_fd = argv
     conn = mp.connection.Connection(int(conn_fd))
     try:
         problem = get_problem(name)
@@ -265,7 +237,7 @@ def worker_main(argv: list[str]) -> None:
         runner = SliceRunner(problem, SharedBuffers(layout, buffer), int(lo), int(hi))
         conn.send("ready")
         while True:
-            _await(conn, float(spin))
+            await_message(conn, float(spin))
             command = conn.recv()
             if command == "close":
                 break
@@ -278,4 +250,39 @@ def worker_main(argv: list[str]) -> None:
     except Exception as error:  # report to the parent instead of dying silently
         conn.send(f"error: {error!r}")
     finally:
+        conn.close()
+
+
+def spawn_worker(module: str, args: list[str], pass_fds: tuple[int, ...] = ()) -> tuple[mp.connection.Connection, Any]:
+    """Start ``python -m module *args CONN_FD``: a plain subprocess (no fork of a process that
+    may run torch threads, no main guard needed in the user's script) connected by a socket pair
+    whose child end's descriptor is its last argument. Returns the parent's connection and the
+    process."""
+    parent, child = socket.socketpair()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", module, *args, str(child.fileno())],
+            pass_fds=(*pass_fds, child.fileno()),
+            stdin=subprocess.DEVNULL,
+        )
+    finally:
+        child.close()
+    return mp.connection.Connection(parent.detach()), proc
+
+
+def stop_workers(conns: list[mp.connection.Connection], procs: list[Any]) -> None:
+    """Ask each worker to close, wait for it (killing one that does not exit within 5 s), and
+    close the connections."""
+    for conn in conns:
+        try:
+            conn.send("close")
+        except OSError:
+            pass
+    for proc in procs:
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    for conn in conns:
         conn.close()
