@@ -22,6 +22,7 @@ import torch
 from morl.agents.checkpoint import to_arrays, to_tensors
 from morl.agents.networks import TargetNetworkLayout, mlp, numpy_layers
 from morl.agents.normalization import CLIP, ReturnNormalizer, RunningMeanStd, row_statistics, update_stats
+from morl.agents.ppo_gradient import MiniBatch, ppo_loss_gradient
 from morl.agents.settings import Settings, setting
 from morl.envs.rollout import RolloutEngine, RolloutRequest
 
@@ -350,9 +351,7 @@ def ppo_update(
     size = max(1, batch // settings.minibatches)
     trainable = [p for group in optimizer.param_groups for p in group["params"]]
     per_policy = settings.grad_clip == "per_policy"
-    reduce = (lambda x: x.mean(dim=-1).sum()) if per_policy else (lambda x: x.mean())
-    totals = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "approx_kl": 0.0, "clip_fraction": 0.0}
-    updates = 0
+    reported: list[torch.Tensor] = []
     data = (rollout.obs, rollout.actions, rollout.log_probs, rollout.advantages, rollout.values, rollout.returns)
     for _ in range(settings.epochs):
         order = torch.randperm(batch, generator=generator)
@@ -361,36 +360,24 @@ def ppo_update(
         # tenth of the update's time).
         shuffled = [tensor[:, order] for tensor in data]
         for start in range(0, batch - size + 1, size):
-            obs, actions, old_log_probs, adv, old_values, target = (x[:, start : start + size] for x in shuffled)
-            parts = layout.split(params())  # one split per mini-batch, shared by actor and critic
-            mean, log_std = mlp(layout.layers(parts, "actor"), obs), parts["log_std"]
-            log_prob = gaussian_log_prob(actions, mean, log_std)
-            log_ratio = log_prob - old_log_probs
-            ratio = torch.exp(log_ratio)
-            surrogate = torch.min(ratio * adv, torch.clamp(ratio, 1 - settings.clip, 1 + settings.clip) * adv)
-            policy_loss = -reduce(surrogate)
-            values = mlp(layout.layers(parts, "critic"), obs)
-            clipped = old_values + torch.clamp(values - old_values, -settings.clip, settings.clip)
-            squared = torch.max((values - target).square(), (clipped - target).square())
-            value_loss = 0.5 * reduce(squared.flatten(1))
-            entropy = reduce((log_std + 0.5 * (1.0 + LOG_2PI)).sum(dim=-1).unsqueeze(-1))
-            loss = policy_loss + settings.value_coef * value_loss - settings.entropy_coef * entropy
+            mini = MiniBatch(*(x[:, start : start + size] for x in shuffled))
+            theta = params()  # with its graph to whatever produced it (one hypernetwork forward)
+            with torch.no_grad():
+                gradient, terms = ppo_loss_gradient(
+                    layout, theta.detach(), mini, clip=settings.clip, value_coef=settings.value_coef,
+                    entropy_coef=settings.entropy_coef, per_policy=per_policy,
+                )  # fmt: skip
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            theta.backward(gradient)
             if per_policy:
                 _clip_rows(trainable, num_policies, settings.max_grad_norm)
             else:
                 torch.nn.utils.clip_grad_norm_(trainable, settings.max_grad_norm)
             optimizer.step()
-            with torch.no_grad():
-                scale = num_policies if per_policy else 1  # report per-policy means either way
-                totals["policy_loss"] += float(policy_loss) / scale
-                totals["value_loss"] += float(value_loss) / scale
-                totals["entropy"] += float(entropy) / scale
-                totals["approx_kl"] += float(((ratio - 1) - log_ratio).mean())
-                totals["clip_fraction"] += float(((ratio - 1).abs() > settings.clip).float().mean())
-            updates += 1
-    return {k: v / max(1, updates) for k, v in totals.items()}
+            reported.append(torch.stack([terms.policy_loss, terms.value_loss, terms.entropy, terms.approx_kl,
+                                         terms.clip_fraction]))  # fmt: skip
+    means = torch.stack(reported).double().mean(dim=0).tolist() if reported else [0.0] * 5
+    return dict(zip(("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction"), means, strict=True))
 
 
 def adam(parameters: list[torch.nn.Parameter], settings: PPOSettings) -> torch.optim.Adam:

@@ -102,13 +102,14 @@ class RolloutBatch:
     last_preferences: np.ndarray | None = None
 
 
-def actor_forward(layers: ActorLayers, k: int, x: np.ndarray) -> np.ndarray:
-    """Actor ``k``'s output for rows ``x`` (n, in) float32, each row computed independently of
-    the others (``einsum``'s own loop: a BLAS product's rounding may depend on the batch)."""
+def actor_forward(layers: ActorLayers, policies: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The output of actors ``policies`` (G,) for rows ``x`` (G, n, in) float32: group g's rows
+    through actor ``policies[g]``. Each row is computed independently of the others
+    (``einsum``'s own loop: a BLAS product's rounding may depend on how many rows it is given)."""
     last = len(layers) - 1
     for i, (weight, bias) in enumerate(layers):
-        x = np.einsum("ni,io->no", x, weight[k])
-        x += bias[k]
+        x = np.einsum("gni,gio->gno", x, weight[policies])
+        x += bias[policies]
         if i < last:
             np.tanh(x, out=x)
     return x
@@ -146,8 +147,12 @@ class SliceRollout:
             [np.zeros((0, obs_dim))],
             [np.zeros((0, m))],
         )
-        groups = [(int(k), np.flatnonzero(request.row_policy == k)) for k in np.unique(request.row_policy)]
-        single = len(groups) == 1
+        # Rows of equal-sized contiguous policy groups (the usual layout) go through one batched
+        # product per layer; otherwise one product per policy.
+        policies, counts = np.unique(request.row_policy, return_counts=True)
+        contiguous = np.array_equal(request.row_policy, np.repeat(policies, counts))
+        batched = contiguous and len(set(counts.tolist())) == 1
+        groups = [(np.array([k]), np.flatnonzero(request.row_policy == k)) for k in policies]
         raw = env.observe()
         out["raw_obs"][0] = raw
         for t in range(T):
@@ -158,11 +163,12 @@ class SliceRollout:
             inputs = out["inputs"][t]
             inputs[:] = x
             actions = out["actions"][t]
-            if single:
-                actions[:] = actor_forward(request.layers, groups[0][0], inputs)
+            if batched:
+                grouped = inputs.reshape(len(policies), -1, in_dim)
+                actions[:] = actor_forward(request.layers, policies, grouped).reshape(n, action_dim)
             else:
                 for k, rows in groups:
-                    actions[rows] = actor_forward(request.layers, k, inputs[rows])
+                    actions[rows] = actor_forward(request.layers, k, inputs[rows][None])[0]
             actions += request.noise[t]
             raw, rewards, terminated, truncated, info = env.step(actions.astype(np.float64))
             out["rewards"][t], out["terminated"][t], out["truncated"][t] = rewards, terminated, truncated
