@@ -144,3 +144,25 @@ def test_hypernetwork_shapes_and_initial_bias() -> None:
         torch.testing.assert_close(row, b)  # W = 0: every preference yields the warm-up policy
     assert sum(p.numel() for p in net.embedding.parameters()) == 2 * 128 + 128 + 128 * 128 + 128 + 128 * 10 + 10
     assert math.isclose(float(theta.sum()), float(3 * b.sum()), rel_tol=1e-5)
+
+
+@pytest.mark.parametrize("groups", [None, 3])
+def test_rollout_reward_normalisation_equals_step_by_step(groups: int | None) -> None:
+    """ReturnNormalizer.normalize_rollout = T calls of the per-step normaliser (episode ends
+    resetting the running returns, shared or grouped statistics), to rounding."""
+    rng = np.random.default_rng(0)
+    steps, envs, m = 300, 6, 2
+    rewards = rng.normal(size=(steps, envs, m)) * [1.0, 50.0] + [3.0, -200.0]
+    ends = rng.random((steps, envs)) < 0.02
+    make = (lambda: RunningMeanStd.zeros((m,))) if groups is None else (lambda: RunningMeanStd.grouped(groups, (m,)))
+    step_by_step, at_once = ReturnNormalizer(envs, m, 0.99, make()), ReturnNormalizer(envs, m, 0.99, make())
+    for normalizer in (step_by_step, at_once):  # statistics that already hold a past
+        normalizer(rewards[0] * 2, np.zeros(envs, bool))
+    expected = np.stack([step_by_step(rewards[t], ends[t]) for t in range(steps)])
+    got = at_once.normalize_rollout(rewards, ends)
+    np.testing.assert_allclose(got, expected, rtol=1e-9)
+    np.testing.assert_allclose(at_once.returns, step_by_step.returns, rtol=1e-12)
+    np.testing.assert_allclose(at_once.stats.mean, step_by_step.stats.mean, rtol=1e-9)
+    np.testing.assert_allclose(at_once.stats.var, step_by_step.stats.var, rtol=1e-9)
+    np.testing.assert_allclose(at_once.stats.count, step_by_step.stats.count)
+    assert np.shape(at_once.stats.count) == np.shape(step_by_step.stats.count)

@@ -49,7 +49,8 @@ def minibatch(layout: TargetNetworkLayout, theta: torch.Tensor, k: int, b: int, 
 def test_hand_gradient_equals_autograd(k: int, per_policy: bool) -> None:
     layout = TargetNetworkLayout(7, 3, 2)
     gen = torch.Generator().manual_seed(k)
-    theta = torch.stack([layout.initial(gen) for _ in range(k)]) + 0.05 * torch.randn(k, layout.num_params, generator=gen)
+    theta = torch.stack([layout.initial(gen) for _ in range(k)])
+    theta += 0.05 * torch.randn(k, layout.num_params, generator=gen)
     theta[:, layout.segments["log_std"].offset :][:, :3] = torch.tensor([-0.5, 0.0, 0.3])
     batch = minibatch(layout, theta, k, 64, seed=k)
     with torch.no_grad():

@@ -232,13 +232,12 @@ class Collector:
         if rows is not None:
             assert batch.last_preferences is not None
             rows.current = batch.last_preferences
-        # The statistics take each step's observations in order, as a per-step update would.
-        for t in range(T):
-            update_stats(self.obs_stats, batch.raw_obs[t + 1])
-        rew_buf = np.empty((T, N, m))
+        # The statistics take the rollout's observations (the first ones were taken before it);
+        # with grouped statistics each policy's rows go to its own group.
+        observed = batch.raw_obs[1:].reshape(T, K, E, -1).swapaxes(0, 1).reshape(K * T * E, -1)
+        update_stats(self.obs_stats, observed)
         ended = batch.terminated | batch.truncated
-        for t in range(T):
-            rew_buf[t] = self.returns(batch.rewards[t].astype(np.float64), ended[t])
+        rew_buf = self.returns.normalize_rollout(batch.rewards.astype(np.float64), ended)
 
         def per_policy(array: np.ndarray) -> torch.Tensor:
             # (T, K·E, ...) -> (K, T·E, ...)

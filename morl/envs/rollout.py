@@ -102,14 +102,14 @@ class RolloutBatch:
     last_preferences: np.ndarray | None = None
 
 
-def actor_forward(layers: ActorLayers, policies: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """The output of actors ``policies`` (G,) for rows ``x`` (G, n, in) float32: group g's rows
-    through actor ``policies[g]``. Each row is computed independently of the others
+def actor_forward(layers: ActorLayers, x: np.ndarray) -> np.ndarray:
+    """Actor outputs for rows ``x`` (G, n, in) float32, group g through the layers' g-th weights
+    (W (G, in, out), b (G, 1, out)). Each row is computed independently of the others
     (``einsum``'s own loop: a BLAS product's rounding may depend on how many rows it is given)."""
     last = len(layers) - 1
     for i, (weight, bias) in enumerate(layers):
-        x = np.einsum("gni,gio->gno", x, weight[policies])
-        x += bias[policies]
+        x = np.einsum("gni,gio->gno", x, weight)
+        x += bias
         if i < last:
             np.tanh(x, out=x)
     return x
@@ -152,7 +152,9 @@ class SliceRollout:
         policies, counts = np.unique(request.row_policy, return_counts=True)
         contiguous = np.array_equal(request.row_policy, np.repeat(policies, counts))
         batched = contiguous and len(set(counts.tolist())) == 1
-        groups = [(np.array([k]), np.flatnonzero(request.row_policy == k)) for k in policies]
+        groups = [([(w[k : k + 1], b[k : k + 1]) for w, b in request.layers], np.flatnonzero(request.row_policy == k))
+                  for k in policies]  # fmt: skip
+        stacked = [(w[policies], b[policies]) for w, b in request.layers]  # gathered once per rollout
         raw = env.observe()
         out["raw_obs"][0] = raw
         for t in range(T):
@@ -165,10 +167,10 @@ class SliceRollout:
             actions = out["actions"][t]
             if batched:
                 grouped = inputs.reshape(len(policies), -1, in_dim)
-                actions[:] = actor_forward(request.layers, policies, grouped).reshape(n, action_dim)
+                actions[:] = actor_forward(stacked, grouped).reshape(n, action_dim)
             else:
-                for k, rows in groups:
-                    actions[rows] = actor_forward(request.layers, k, inputs[rows][None])[0]
+                for layers, rows in groups:
+                    actions[rows] = actor_forward(layers, inputs[rows][None])[0]
             actions += request.noise[t]
             raw, rewards, terminated, truncated, info = env.step(actions.astype(np.float64))
             out["rewards"][t], out["terminated"][t], out["truncated"][t] = rewards, terminated, truncated
