@@ -16,7 +16,7 @@ from morl.envs.vector import MOVectorEnv, make_vec
 from morl.envs.wrappers import LinearScalarization
 from morl.preferences import PreferenceLike, validate_preference
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 register_envs()
 

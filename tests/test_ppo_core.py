@@ -11,7 +11,13 @@ import torch
 import morl
 from morl.agents.hypernet import HyperNetwork
 from morl.agents.networks import TargetNetworkLayout, mlp, numpy_layers, numpy_mlp
-from morl.agents.normalization import ReturnNormalizer, RunningMeanStd, normalize_observations
+from morl.agents.normalization import (
+    ReturnNormalizer,
+    RunningMeanStd,
+    normalize_observations,
+    update_stats,
+    update_stats_from_rows,
+)
 from morl.agents.ppo import gae, gaussian_log_prob
 
 P_PER_PROBLEM = {
@@ -166,3 +172,23 @@ def test_rollout_reward_normalisation_equals_step_by_step(groups: int | None) ->
     np.testing.assert_allclose(at_once.stats.var, step_by_step.stats.var, rtol=1e-9)
     np.testing.assert_allclose(at_once.stats.count, step_by_step.stats.count)
     assert np.shape(at_once.stats.count) == np.shape(step_by_step.stats.count)
+
+
+@pytest.mark.parametrize("groups", [None, 2])
+def test_statistics_from_row_moments_equal_the_observations(groups: int | None) -> None:
+    """update_stats_from_rows (each row's mean and squared deviations over T samples) gives the
+    statistics of updating with all the rows' samples (rows in G blocks when grouped)."""
+    rng = np.random.default_rng(3)
+    steps, rows, d = 50, 4, 3
+    samples = rng.normal(size=(steps, rows, d)) * [1.0, 10.0, 0.1] + [5.0, -2.0, 0.0]
+    make = (lambda: RunningMeanStd.zeros((d,))) if groups is None else (lambda: RunningMeanStd.grouped(groups, (d,)))
+    direct, moments = make(), make()
+    for stats in (direct, moments):
+        update_stats(stats, samples[0] * 3)  # a past
+    update_stats(direct, samples.reshape(steps, -1, rows // (groups or 1), d).swapaxes(0, 1).reshape(-1, d)
+                 if groups else samples.reshape(-1, d))  # fmt: skip
+    mean = samples.mean(axis=0)
+    update_stats_from_rows(moments, mean, np.square(samples - mean).sum(axis=0), steps)
+    np.testing.assert_allclose(moments.mean, direct.mean, rtol=1e-12)
+    np.testing.assert_allclose(moments.var, direct.var, rtol=1e-10)
+    np.testing.assert_allclose(moments.count, direct.count)

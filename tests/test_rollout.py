@@ -13,8 +13,10 @@ from morl.envs.rollout import RolloutBatch, RolloutEngine, RolloutRequest
 
 PROBLEM = "MO-Hopper-v2"  # falls within tens of steps under random actions: episode ends in every rollout
 OBS, ACT, M = 11, 3, 2
-FIELDS = ("inputs", "raw_obs", "actions", "rewards", "terminated", "truncated", "end_step", "end_row", "final_obs",
-          "episode_returns", "preferences", "last_preferences")  # fmt: skip
+FIELDS = (
+    "inputs", "first_obs", "last_obs", "obs_mean", "obs_m2", "actions", "rewards", "terminated", "truncated",
+    "end_step", "end_row", "final_obs", "episode_returns", "preferences", "last_preferences",
+)  # fmt: skip
 
 
 def request(num_envs: int, steps: int, policies: int, seed: int, conditioned: bool = False) -> RolloutRequest:
@@ -82,9 +84,10 @@ def test_a_rollout_is_the_vector_envs_transitions() -> None:
     env = morl.make_vec(PROBLEM, 4, seed=5, workers=1)
     obs, _ = env.reset()
     ends: list[tuple[int, int, np.ndarray, np.ndarray]] = []
+    observed = []
+    assert np.array_equal(obs, batch.first_obs)
     try:
         for t in range(req.steps):
-            assert np.array_equal(obs, batch.raw_obs[t])
             expected_in = np.clip((obs - req.obs_mean) / req.obs_std, -10, 10).astype(np.float32)
             assert np.array_equal(batch.inputs[t], expected_in)
             for k in range(2):
@@ -95,13 +98,17 @@ def test_a_rollout_is_the_vector_envs_transitions() -> None:
                 np.testing.assert_allclose(batch.actions[t, 2 * k : 2 * k + 2] - req.noise[t, 2 * k : 2 * k + 2], x,
                                            atol=1e-5)  # fmt: skip
             obs, rewards, terminated, truncated, info = env.step(batch.actions[t].astype(np.float64))
+            observed.append(obs)
             assert np.array_equal(rewards, batch.rewards[t])
             assert np.array_equal(terminated, batch.terminated[t]) and np.array_equal(truncated, batch.truncated[t])
             for row in np.flatnonzero(terminated | truncated):
                 ends.append((t, int(row), info["final_obs"][row], info["episode"]["r"][row]))
-        assert np.array_equal(obs, batch.raw_obs[-1])
+        assert np.array_equal(obs, batch.last_obs)
     finally:
         env.close()
+    observed_array = np.array(observed)  # what the observation statistics take, as per-row moments
+    np.testing.assert_allclose(batch.obs_mean, observed_array.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(batch.obs_m2, observed_array.var(axis=0) * req.steps, rtol=1e-9, atol=1e-12)
     assert [(t, r) for t, r, _, _ in ends] == list(zip(batch.end_step.tolist(), batch.end_row.tolist(), strict=True))
     assert np.array_equal(np.array([f for *_, f, _ in ends]), batch.final_obs)
     assert np.array_equal(np.array([r for *_, r in ends]), batch.episode_returns)
@@ -143,13 +150,13 @@ def test_a_state_saved_with_some_processes_continues_with_others() -> None:
         saver.close()
     resumed = RolloutEngine(PROBLEM, 6, workers=3, state=state)
     try:
-        assert np.array_equal(resumed.observe(), expected.raw_obs[0])
+        assert np.array_equal(resumed.observe(), expected.first_obs)
         assert_same(resumed.rollout(second), expected)
     finally:
         resumed.close()
     env = morl.make_vec(PROBLEM, 6, workers=1)
     env.set_state(state)
-    assert np.array_equal(env.observe(), expected.raw_obs[0])
+    assert np.array_equal(env.observe(), expected.first_obs)
     env.close()
 
 

@@ -66,6 +66,10 @@ class RunningMeanStd:
         batch_mean = np.add.reduce(batch, axis=0) / n
         centred = batch - batch_mean
         batch_var = np.add.reduce(centred * centred, axis=0) / n
+        self.update_moments(batch_mean, batch_var, n)
+
+    def update_moments(self, batch_mean: np.ndarray, batch_var: np.ndarray, n: int) -> None:
+        """Merge a batch of ``n`` samples (per group) given by its mean and variance."""
         delta = batch_mean - self.mean
         total = self.count + n
         self.mean = self.mean + delta * n / total
@@ -107,6 +111,22 @@ def row_statistics(stats: RunningMeanStd, num_rows: int) -> tuple[np.ndarray, np
     if groups is None:
         return np.tile(stats.mean, (num_rows, 1)), np.tile(std, (num_rows, 1))
     return np.repeat(stats.mean, num_rows // groups, axis=0), np.repeat(std, num_rows // groups, axis=0)
+
+
+def update_stats_from_rows(stats: RunningMeanStd, mean: np.ndarray, m2: np.ndarray, samples: int) -> None:
+    """Update ``stats`` with rows that each hold ``samples`` observations, given by each row's
+    mean and sum of squared deviations (N, d) (rows in G equal consecutive blocks with grouped
+    statistics): the same statistics as updating with all N·samples observations."""
+    groups = stats.groups or 1
+    rows = len(mean) // groups
+    mean_g = mean.reshape(groups, rows, -1)
+    batch_mean = mean_g.mean(axis=1)  # (G, d): rows have equal counts
+    spread = np.square(mean_g - batch_mean[:, None]).sum(axis=1) * samples
+    batch_var = (m2.reshape(groups, rows, -1).sum(axis=1) + spread) / (rows * samples)
+    if stats.groups is None:
+        stats.update_moments(batch_mean[0], batch_var[0], rows * samples)
+    else:
+        stats.update_moments(batch_mean, batch_var, rows * samples)
 
 
 def update_stats(stats: RunningMeanStd, batch: np.ndarray) -> None:

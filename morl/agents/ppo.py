@@ -21,7 +21,14 @@ import torch
 
 from morl.agents.checkpoint import to_arrays, to_tensors
 from morl.agents.networks import TargetNetworkLayout, mlp, numpy_layers
-from morl.agents.normalization import CLIP, ReturnNormalizer, RunningMeanStd, row_statistics, update_stats
+from morl.agents.normalization import (
+    CLIP,
+    ReturnNormalizer,
+    RunningMeanStd,
+    row_statistics,
+    update_stats,
+    update_stats_from_rows,
+)
 from morl.agents.ppo_gradient import MiniBatch, ppo_loss_gradient
 from morl.agents.settings import Settings, setting
 from morl.envs.rollout import RolloutEngine, RolloutRequest
@@ -234,8 +241,7 @@ class Collector:
             rows.current = batch.last_preferences
         # The statistics take the rollout's observations (the first ones were taken before it);
         # with grouped statistics each policy's rows go to its own group.
-        observed = batch.raw_obs[1:].reshape(T, K, E, -1).swapaxes(0, 1).reshape(K * T * E, -1)
-        update_stats(self.obs_stats, observed)
+        update_stats_from_rows(self.obs_stats, batch.obs_mean, batch.obs_m2, T)
         ended = batch.terminated | batch.truncated
         rew_buf = self.returns.normalize_rollout(batch.rewards.astype(np.float64), ended)
 
@@ -261,14 +267,14 @@ class Collector:
             obs_all, act_all = per_policy(batch.inputs), per_policy(batch.actions)
             values_all = mlp(critic, obs_all)  # (K, T·E, m)
             log_probs = gaussian_log_prob(act_all, mlp(actor, obs_all), log_std)
-            last_values = mlp(critic, inputs_of(batch.raw_obs[T], batch.last_preferences)).view(N, m).double().numpy()
+            last_values = mlp(critic, inputs_of(batch.last_obs, batch.last_preferences)).view(N, m).double().numpy()
             values = per_step(values_all)
             next_values = np.concatenate([values[1:], last_values[None]], axis=0)
             # Truncation is not termination: bootstrap from the episode's final observation.
             cut = batch.truncated[batch.end_step, batch.end_row] & ~batch.terminated[batch.end_step, batch.end_row]
             for t in np.unique(batch.end_step[cut]):
                 at = cut & (batch.end_step == t)
-                final = batch.raw_obs[t + 1].copy()  # any rows; only the truncated ones are read
+                final = batch.last_obs.copy()  # any rows; only the truncated ones are read
                 final[batch.end_row[at]] = batch.final_obs[at]
                 prefs_t = None if batch.preferences is None else batch.preferences[t]
                 final_values = mlp(critic, inputs_of(final, prefs_t)).view(N, m).double().numpy()

@@ -78,9 +78,12 @@ class RolloutBatch:
     """What a rollout of T steps of N rows produced (arrays indexed [step, row]).
 
     ``inputs`` (T, N, in) float32: the actor inputs of each step (normalised observation, and the
-    row's preference when conditioned), exactly what the actor was given; ``raw_obs`` (T + 1, N,
-    obs_dim): the raw observation before each step and after the last one (after an episode end,
-    the first observation of the next episode); ``actions`` (T, N, A) float32; ``rewards`` (T, N,
+    row's preference when conditioned), exactly what the actor was given; ``first_obs`` and
+    ``last_obs`` (N, obs_dim): the raw observations before the first step and after the last (after
+    an episode end, the first observation of the next episode); ``obs_mean``/``obs_m2`` (N,
+    obs_dim): each row's mean and sum of squared deviations of its T raw observations after each
+    step (what the observation statistics take; the raw observations themselves stay in the
+    worker: they would triple what crosses the pipe); ``actions`` (T, N, A) float32; ``rewards`` (T, N,
     m) float32; ``terminated``/``truncated`` (T, N). ``ends``: the (step, row) of every episode end
     in step-then-row order, with ``final_obs`` (E, obs_dim) the last raw observation and
     ``episode_returns`` (E, m) the undiscounted return of each. ``preferences`` (T, N, m): the
@@ -89,7 +92,10 @@ class RolloutBatch:
     """
 
     inputs: np.ndarray
-    raw_obs: np.ndarray
+    first_obs: np.ndarray
+    last_obs: np.ndarray
+    obs_mean: np.ndarray
+    obs_m2: np.ndarray
     actions: np.ndarray
     rewards: np.ndarray
     terminated: np.ndarray
@@ -104,15 +110,17 @@ class RolloutBatch:
 
 def actor_forward(layers: ActorLayers, x: np.ndarray) -> np.ndarray:
     """Actor outputs for rows ``x`` (G, n, in) float32, group g through the layers' g-th weights
-    (W (G, in, out), b (G, 1, out)). Each row is computed independently of the others
-    (``einsum``'s own loop: a BLAS product's rounding may depend on how many rows it is given)."""
+    (W (G, in, out), b (G, 1, out)). Each row is its own (1, in) @ (in, out) product in a stacked
+    ``matmul``, so its rounding cannot depend on the other rows (one BLAS product over n rows
+    rounds a row differently depending on n and on its position)."""
     last = len(layers) - 1
+    x = x[:, :, None, :]  # (G, n, 1, in)
     for i, (weight, bias) in enumerate(layers):
-        x = np.einsum("gni,gio->gno", x, weight)
-        x += bias
+        x = np.matmul(x, weight[:, None])
+        x += bias[:, None]
         if i < last:
             np.tanh(x, out=x)
-    return x
+    return x[:, :, 0, :]
 
 
 class SliceRollout:
@@ -133,7 +141,6 @@ class SliceRollout:
         in_dim = obs_dim + (0 if prefs is None else m)
         out: dict[str, Any] = {
             "inputs": np.empty((T, n, in_dim), dtype=np.float32),
-            "raw_obs": np.empty((T + 1, n, obs_dim)),
             "actions": np.empty((T, n, action_dim), dtype=np.float32),
             "rewards": np.empty((T, n, m), dtype=np.float32),
             "terminated": np.empty((T, n), dtype=bool),
@@ -156,7 +163,8 @@ class SliceRollout:
                   for k in policies]  # fmt: skip
         stacked = [(w[policies], b[policies]) for w, b in request.layers]  # gathered once per rollout
         raw = env.observe()
-        out["raw_obs"][0] = raw
+        out["first_obs"] = raw
+        observed = np.empty((T, n, obs_dim))  # stays here: only its per-row moments are returned
         for t in range(T):
             x = np.clip((raw - request.obs_mean) / request.obs_std, -request.obs_clip, request.obs_clip)
             if prefs is not None:
@@ -183,9 +191,12 @@ class SliceRollout:
                     collected.append(part)
                 if prefs is not None and request.preference_draws is not None:
                     prefs[ended] = request.preference_draws[t][ended]
-            out["raw_obs"][t + 1] = raw
+            observed[t] = raw
         for name, collected in zip(("end_step", "end_row", "final_obs", "episode_returns"), ends, strict=True):
             out[name] = np.concatenate(collected)
+        out["last_obs"] = raw
+        out["obs_mean"] = observed.mean(axis=0)
+        out["obs_m2"] = np.square(observed - out["obs_mean"]).sum(axis=0)
         out["last_preferences"] = prefs
         return out
 
@@ -282,11 +293,10 @@ class RolloutEngine:
     def rollout(self, request: RolloutRequest) -> RolloutBatch:
         parts = self._call("rollout", [request.rows(lo, hi) for lo, hi in self.slices])
         merged: dict[str, Any] = {}
-        for name in ("inputs", "raw_obs", "actions", "rewards", "terminated", "truncated", "preferences"):
+        for name in ("inputs", "actions", "rewards", "terminated", "truncated", "preferences"):
             merged[name] = None if parts[0][name] is None else np.concatenate([p[name] for p in parts], axis=1)
-        merged["last_preferences"] = (
-            None if parts[0]["last_preferences"] is None else np.concatenate([p["last_preferences"] for p in parts])
-        )
+        for name in ("first_obs", "last_obs", "obs_mean", "obs_m2", "last_preferences"):
+            merged[name] = None if parts[0][name] is None else np.concatenate([p[name] for p in parts])
         step = np.concatenate([p["end_step"] for p in parts])
         row = np.concatenate([p["end_row"] + lo for p, (lo, _) in zip(parts, self.slices, strict=True)])
         order = np.lexsort((row, step))  # step, then row: the order one vector env reports them in
