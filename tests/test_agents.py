@@ -68,6 +68,24 @@ def test_learn_plans_the_budget_and_evaluates(trained: tuple[Agent, Path]) -> No
     assert (out / "config.json").is_file() and (out / "front.png").is_file()
 
 
+def test_parameter_count_is_the_results_learned_numbers(trained: tuple[Agent, Path]) -> None:
+    """The size of what represents the set: one model for the generative agents, one network
+    per member for the populations; unchanged by a save/load."""
+    agent, out = trained
+    count = agent.parameter_count()
+    assert isinstance(count, int) and count > 0
+    layout_params = getattr(getattr(agent, "layout", None), "num_params", None)
+    if agent.name == "conditioned-ppo":
+        assert count == layout_params
+    elif agent.name == "hyper-morl":
+        assert count > 10 * layout_params  # W alone is embedding_dim x P
+    elif agent.name == "pgmorl":
+        assert count == len(agent.archive) * layout_params
+    elif agent.name == "sb3":
+        assert count % agent.config.num_policies == 0  # equal members
+    assert type(agent).load(out).parameter_count() == count
+
+
 def test_save_load_identical_actions(trained: tuple[Agent, Path], tmp_path: Path) -> None:
     agent, out = trained
     loaded = morl.load(out)

@@ -49,9 +49,12 @@ def test_a_tiny_bench_end_to_end_with_its_report_and_skip_on_rerun(tmp_path: Pat
         assert record["config"]["steps_per_env"] == 64  # the --set overrides reached the config
         evaluation = record["evaluation"]  # every evaluated policy: the grid's 4+1 preferences
         assert len(evaluation["preferences"]) == len(evaluation["returns"]) >= len(record["front"])
+    sizes = {r["agent"]: r["parameters"] for r in records}  # a hypernetwork's W alone is 10 x P
+    assert sizes["conditioned-ppo"] > 0 and sizes["hyper-morl"] > 10 * sizes["conditioned-ppo"]
     assert main(["bench", "report", str(out)]) == 0
     text = capsys.readouterr().out
     assert "## MO-Hopper-v2" in text and "| hyper-morl | 2 |" in text and "| conditioned-ppo | 2 |" in text
+    assert "| parameters |" in text and f"| {sizes['hyper-morl']:,} |" in text
     assert (out / "report.md").read_text() == text.split("\nreport written to")[0]
     for figure in ("MO-Hopper-v2-hypervolume.png", "MO-Hopper-v2-fronts.png", "MO-Hopper-v2-returns.png"):
         assert (out / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"]({figure})" in text

@@ -216,6 +216,14 @@ class Agent(ABC):
     def policy_for(self, preference: Any) -> PreferencePolicy:
         """The standalone policy for ``preference`` (validated, normalised to sum to 1)."""
 
+    @abstractmethod
+    def parameter_count(self) -> int:
+        """The learned numbers that make up the agent's result, the Pareto set it hands out: a
+        hypernetwork, a conditioned network, or every member's network of a population or an
+        archive (actor and critic: what training updates; no optimiser state, target networks or
+        normaliser statistics). The bench reports it beside the hypervolume, since a set in one
+        small model and a set in a hundred networks are different things to ship."""
+
     def save(self, directory: str | os.PathLike[str]) -> None:
         """Write ``directory/checkpoint.pt`` atomically: the header (agent, problem, config,
         versions), the run state and the agent's state. Loads with ``weights_only=True``."""

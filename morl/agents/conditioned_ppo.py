@@ -114,6 +114,10 @@ class ConditionedPPO(Agent):
     def _release(self) -> None:
         self._slot.close()
 
+    def parameter_count(self) -> int:
+        """One actor-critic for every preference."""
+        return int(self.theta.numel())
+
     def policy_for(self, preference: Any) -> PreferencePolicy:
         """The standalone policy for ``preference``: the network with ω fixed as its input."""
         weights = validate_preference(preference, self.m)

@@ -203,6 +203,10 @@ class HyperMORL(Agent):
             metadata={"agent": self.name, "env_steps": self.env_steps, "versions": versions()},
         )
 
+    def parameter_count(self) -> int:
+        """The hypernetwork's (the warm-up's single θ is only its starting point)."""
+        return sum(p.numel() for p in self.hypernet.parameters())
+
     def predict_batch(self, obs: np.ndarray, preferences: np.ndarray, deterministic: bool = True) -> np.ndarray:
         """Actions for one observation per row, each from the policy of that row's preference
         (one batched forward pass, in numpy; the actors' weights are cached while the preferences

@@ -206,6 +206,18 @@ class SB3MultiPolicy(Agent):
         """(preference, standalone policy) of every member that has trained."""
         return [(self.weights[i].copy(), self._export(i)) for i, member in enumerate(self.members) if member]
 
+    def parameter_count(self) -> int:
+        """Every trained member's SB3 policy (SAC's target critic excluded); members not
+        trained yet count nothing."""
+        self._snapshot()
+        return sum(
+            int(np.prod(tensor.shape))
+            for member in self.members
+            if member is not None
+            for name, tensor in member.params["policy"].items()
+            if "critic_target" not in name
+        )
+
     def policy_for(self, preference: Any) -> PreferencePolicy:
         """The member whose last evaluated return vector G maximises ω·G (before any evaluation,
         the member trained for the grid preference nearest to ω), among those that have trained."""

@@ -2,11 +2,12 @@
 same as one self-contained ``report.html``).
 
 Per agent (over its finished seeds): mean ± std of hypervolume, sparsity, expected utility, front
-size, wall-clock and env-steps/s, and the interquartile mean (IQM) of the hypervolume with a 95 %
-percentile-bootstrap confidence interval over seeds (the robust aggregate rliable recommends;
-computed here with numpy); figures of the hypervolume against env steps and wall-clock and of the
-final fronts overlaid (:mod:`.figures`); with two problems or more, the aggregate across them
-(:mod:`.aggregate`). Failed runs are listed with their errors.
+size, wall-clock and env-steps/s, the learned parameters of the result (``Agent.parameter_count``),
+and the interquartile mean (IQM) of the hypervolume with a 95 % percentile-bootstrap confidence
+interval over seeds (the robust aggregate rliable recommends; computed here with numpy); figures
+of the hypervolume against env steps and wall-clock and of the final fronts overlaid
+(:mod:`.figures`); with two problems or more, the aggregate across them (:mod:`.aggregate`).
+Failed runs are listed with their errors.
 """
 
 from __future__ import annotations
@@ -66,6 +67,15 @@ def _mean_std(values: list[float], fmt: str) -> str:
     return f"{array.mean():{fmt}} ± {std:{fmt}}"
 
 
+def _parameters(runs: list[dict[str, Any]]) -> str:
+    """The learned parameters of the result (records from before the field: n/a); one number
+    when the seeds agree (a model's size), else mean ± std (an archive's grows with its front)."""
+    counts = [r["parameters"] for r in runs if "parameters" in r]
+    if not counts:
+        return "n/a"
+    return f"{counts[0]:,}" if len(set(counts)) == 1 else _mean_std(counts, ".3g")
+
+
 def report(out: str | os.PathLike[str]) -> str:
     """The Markdown report of the bench in ``out`` (also written to ``out/report.md``)."""
     records = load_records(out)
@@ -81,8 +91,8 @@ def report(out: str | os.PathLike[str]) -> str:
         rows = [r for r in finished if r["problem"] == problem]
         lines += [f"## {problem}", "",
                   "| agent | seeds | env steps | HV mean ± std | HV IQM [95% CI] | sparsity | expected utility | "
-                  "front size | wall-clock (s) | env-steps/s |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+                  "front size | wall-clock (s) | env-steps/s | parameters |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
         for agent in sorted({r["agent"] for r in rows}):
             runs = [r for r in rows if r["agent"] == agent]
             hv = np.asarray([r["metrics"]["hypervolume"] for r in runs])
@@ -100,6 +110,7 @@ def report(out: str | os.PathLike[str]) -> str:
                 _mean_std([r["metrics"]["num_non_dominated"] for r in runs], ".3g"),
                 _mean_std([r["wall_time_s"] for r in runs], ".0f"),
                 _mean_std([r["env_steps_per_second"] for r in runs], ".0f"),
+                _parameters(runs),
             ]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")

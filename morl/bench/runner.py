@@ -74,6 +74,7 @@ def run_one(run: BenchRun, out: Path, share: dict[str, int], command: str) -> di
             "training_env_steps": agent.env_steps,
             "evaluation_env_steps": agent.run.eval_env_steps + result.env_steps,
             "env_steps_per_second": agent.env_steps / max(agent.run.wall_time, 1e-9),
+            "parameters": agent.parameter_count(),
             "metrics": result.metrics.as_dict(),
             "front": result.front.tolist(),
             # every evaluated policy, not only the front: the preference -> return curves

@@ -458,6 +458,11 @@ class PDMORL(Agent):
             metadata=metadata,
         )
 
+    def parameter_count(self) -> int:
+        """The main stage's actor and twin vector critic, one network each for every preference
+        (the key learners only start it; target networks excluded)."""
+        return sum(p.numel() for p in (*self.main.actor_parameters, *self.main.critic_parameters))
+
     def policy_for(self, preference: Any) -> PreferencePolicy:
         """The standalone policy for ``preference``: the actor with ω fixed as its input."""
         return self._policy(self.main, 0, validate_preference(preference, self.m), provenance=True)

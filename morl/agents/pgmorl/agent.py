@@ -387,6 +387,10 @@ class PGMORL(Agent):
         """The return vectors (n, m) the archive members were evaluated at during training."""
         return np.asarray([r.objs for r in self._archive_records()])
 
+    def parameter_count(self) -> int:
+        """Every archive member's actor-critic: the archive is the result."""
+        return len(self.archive) * self.layout.num_params
+
     def policy_for(self, preference: Any) -> PreferencePolicy:
         """The archive member whose evaluated return vector G maximises ω·G."""
         weights = validate_preference(preference, self.m)
