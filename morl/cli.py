@@ -171,7 +171,17 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         raise ValueError("give --steps N (one budget for every run) or --paper-budget (each problem's authors' budget)")
     seeds = list(range(args.seeds))
     runs = plan_runs(args.agents.split(","), args.problems.split(","), seeds, args.steps, parse_overrides(args.set))
-    bench(runs, args.out, jobs=args.jobs, command="morl " + " ".join(sys.argv[1:]))
+    command = "morl " + " ".join(sys.argv[1:])
+    if args.ray:
+        from morl.bench.plan import resources
+        from morl.bench.ray_runner import bench_on_ray
+
+        cpus = args.cpus_per_run or resources(args.jobs)["workers"]
+        bench_on_ray(runs, args.out, address=args.ray, cpus_per_run=cpus, command=command)
+    else:
+        if args.cpus_per_run:
+            raise ValueError("--cpus-per-run is for --ray; locally, --jobs shares the cores among the runs")
+        bench(runs, args.out, jobs=args.jobs, command=command)
     print(f"records in {os.path.join(args.out, 'records')}; `morl bench report {args.out}` tabulates them")
     return 0
 
@@ -407,6 +417,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a config override for one agent, e.g. pgmorl.update_iter=10 (repeatable)")  # fmt: skip
     bench.add_argument("--jobs", type=_positive_int, default=1, help="runs at a time, each with its share of the cores")
     bench.add_argument("--out", type=_path, help="the bench directory (runs/, records/, report.md)")
+    bench.add_argument("--ray", metavar="local|auto|ADDRESS",
+                       help="run each run as a Ray task: a Ray instance started here (local), the cluster this "
+                       "machine joined (auto) or the head at ADDRESS (needs morl[ray])")  # fmt: skip
+    bench.add_argument("--cpus-per-run", type=_positive_int,
+                       help="with --ray: CPUs each run requests (default: this machine's cores / --jobs)")  # fmt: skip
     bench.set_defaults(func=_cmd_bench)
 
     evaluate = sub.add_parser("evaluate", help="evaluate a trained run's front, or print a saved front result")

@@ -91,6 +91,36 @@ def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path: Path) -> None
     assert json.loads(record_path(tmp_path, good[0]).read_text())["status"] == "finished"
 
 
+def test_a_bench_on_a_local_ray_instance(tmp_path: Path, capsys: Any) -> None:
+    """--ray local through the CLI: each run a Ray task with its CPU request, records written by
+    the driver, a failing run recorded while the other finishes, a re-run skips the finished one,
+    and the report reads the records as a local bench's."""
+    pytest.importorskip("ray")  # installed with the dev extra; skipped only where someone removed it
+    out = tmp_path / "bench"
+    args = ["bench", "--agents", "conditioned-ppo,hyper-morl", "--problems", PROBLEM, "--seeds", "1", "--steps",
+            "4000", "--ray", "local", "--cpus-per-run", "1", "--out", str(out), *sets(["hyper-morl"]),
+            *sets(["conditioned-ppo"]), "--set=conditioned-ppo.minibatches=100000"]  # fmt: skip
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "bench on Ray (local, 2 CPUs): 2 runs, 0 finished before, 2 to run, 1 CPUs each" in printed
+    records = {r["agent"]: r for r in (json.loads(p.read_text()) for p in (out / "records").glob("*.json"))}
+    assert records["hyper-morl"]["status"] == "finished" and records["hyper-morl"]["training_env_steps"] <= 4000
+    assert records["hyper-morl"]["config"]["workers"] == 1 and records["hyper-morl"]["parameters"] > 0
+    assert records["conditioned-ppo"]["status"] == "failed"
+    assert "minibatches=100000 exceeds" in records["conditioned-ppo"]["error"]
+    assert (out / "runs").is_dir()  # the task's run directory: this machine is the node
+    assert main(["bench", "report", str(out)]) == 0 and "| hyper-morl | 1 |" in capsys.readouterr().out
+    assert main(args) == 0  # the finished run is skipped, the failed one tried again
+    assert "2 runs, 1 finished before, 1 to run" in capsys.readouterr().out
+
+
+def test_ray_options_are_checked(tmp_path: Path, capsys: Any) -> None:
+    base = ["bench", "--agents", "hyper-morl", "--problems", PROBLEM, "--seeds", "1", "--steps", "4000",
+            "--out", str(tmp_path)]  # fmt: skip
+    assert main([*base, "--cpus-per-run", "2"]) == 2
+    assert "--cpus-per-run is for --ray" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("items,message", [
     (["pgmorl.update_iter"], "must look like AGENT.FIELD=VALUE"),
     (["update_iter=3"], "must look like AGENT.FIELD=VALUE"),

@@ -43,17 +43,24 @@ def finished(out: Path, run: BenchRun) -> bool:
         record = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         return False
-    return bool(record.get("status") == "finished" and record.get("run") == _describe(run))
+    return bool(record.get("status") == "finished" and record.get("run") == describe_run(run))
 
 
-def _describe(run: BenchRun) -> dict[str, Any]:
+def describe_run(run: BenchRun) -> dict[str, Any]:
+    """A run as plain JSON (in its record, and for a run started in another process)."""
     return {**asdict(run), "overrides": dict(run.overrides)}
+
+
+def run_from_description(description: dict[str, Any]) -> BenchRun:
+    """The inverse of :func:`describe_run`."""
+    return BenchRun(description["agent"], description["problem"], int(description["seed"]),
+                    description["total_steps"], tuple(sorted(description["overrides"].items())))  # fmt: skip
 
 
 def run_one(run: BenchRun, out: Path, share: dict[str, int], command: str) -> dict[str, Any]:
     """Train (or resume) one run, evaluate its front on the paper protocol, write its record."""
     start = time.time()
-    base: dict[str, Any] = {"format": RECORD_FORMAT, "run": _describe(run), "command": command,
+    base: dict[str, Any] = {"format": RECORD_FORMAT, "run": describe_run(run), "command": command,
                             "machine": {"cores": os.cpu_count(), "platform": platform.platform(),
                                         "python": platform.python_version()},
                             "versions": versions()}  # fmt: skip
@@ -123,7 +130,7 @@ def bench(runs: list[BenchRun], out: str | os.PathLike[str], *, jobs: int = 1, c
         while queue or running:
             while queue and len(running) < jobs:
                 run = queue.pop(0)
-                spec = {"run": _describe(run), "out": str(root), "share": share, "command": command}
+                spec = {"run": describe_run(run), "out": str(root), "share": share, "command": command}
                 command_line = [sys.executable, "-m", "morl.bench.worker", json.dumps(spec)]
                 running[subprocess.Popen(command_line)] = (run, time.time())
             time.sleep(0.2)
@@ -143,11 +150,11 @@ def _read_record(out: Path, run: BenchRun, returncode: int, started: float) -> d
     path = record_path(out, run)
     try:
         record: dict[str, Any] = json.loads(path.read_text())
-        if record.get("run") == _describe(run) and path.stat().st_mtime >= started - 1.0:
+        if record.get("run") == describe_run(run) and path.stat().st_mtime >= started - 1.0:
             return record
     except (OSError, json.JSONDecodeError):
         pass
-    record = {"format": RECORD_FORMAT, "run": _describe(run), "status": "failed", "agent": run.agent,
+    record = {"format": RECORD_FORMAT, "run": describe_run(run), "status": "failed", "agent": run.agent,
               "problem": run.problem, "seed": run.seed,
               "error": f"the run's process exited with status {returncode} without a record"}  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,16 +11,12 @@ import json
 import sys
 from pathlib import Path
 
-from morl.bench.plan import BenchRun
-from morl.bench.runner import run_one
+from morl.bench.runner import run_from_description, run_one
 
 
 def main() -> int:
     spec = json.loads(sys.argv[1])
-    run = spec["run"]
-    bench_run = BenchRun(run["agent"], run["problem"], int(run["seed"]), run["total_steps"],
-                         tuple(sorted(run["overrides"].items())))  # fmt: skip
-    run_one(bench_run, Path(spec["out"]), spec["share"], spec["command"])
+    run_one(run_from_description(spec["run"]), Path(spec["out"]), spec["share"], spec["command"])
     return 0
 
 

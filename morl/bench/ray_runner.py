@@ -1,0 +1,103 @@
+"""Running a bench on a Ray cluster: one Ray task per run, each with its CPU request.
+
+``morl bench ... --ray local`` starts a Ray instance on this machine (the same as the local
+runner, through Ray's scheduler); ``--ray auto`` joins the cluster this machine belongs to
+(``ray start`` was run); ``--ray ADDRESS`` connects to the head at ADDRESS. Ray is an optional
+extra (``pip install 'morl[ray]'``); nothing here is a distribution layer of our own: Ray places
+the tasks, and each task is :func:`morl.bench.runner.run_one`, the local runner's unit.
+
+**Where the files go.** A task writes its run directory (checkpoints) and its record under
+``--out`` on the node that runs it, and returns the record, which the driver writes into its own
+``--out`` too. With ``--out`` on storage shared by the nodes (NFS and the like), everything lands
+in one place and an interrupted bench resumes from its checkpoints; without shared storage the
+records still come back to the driver (enough for ``morl bench report``), but the checkpoints
+stay on the nodes, so a re-run skips finished runs and restarts unfinished ones from scratch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from morl.bench.plan import BenchRun
+from morl.bench.runner import RECORD_FORMAT, describe_run, finished, record_path, run_from_description, run_one
+from morl.io import atomic_write_text, writable_directory
+
+
+def _run_task(description: dict[str, Any], out: str, share: dict[str, int], command: str) -> dict[str, Any]:
+    """One bench run inside a Ray worker (importable by reference: Ray ships only its name)."""
+    return run_one(run_from_description(description), Path(out), share, command)
+
+
+def _connect(address: str) -> bool:
+    """Connect to Ray (``local`` starts an instance here); True if this call started it."""
+    try:
+        import ray
+    except ImportError:
+        raise ImportError("--ray needs Ray: pip install 'morl[ray]'") from None
+    if ray.is_initialized():
+        return False
+    if address == "local":
+        ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False, log_to_driver=False,
+                 object_store_memory=200 * 1024**2)  # fmt: skip
+    else:
+        ray.init(address=address, log_to_driver=False)
+    return True
+
+
+def bench_on_ray(runs: list[BenchRun], out: str | os.PathLike[str], *, address: str, cpus_per_run: int,
+                 command: str = "", report: Callable[[str], None] = print) -> list[dict[str, Any]]:  # fmt: skip
+    """Run every run not finished yet as a Ray task requesting ``cpus_per_run`` CPUs (its physics
+    workers and update threads); returns the records written by this call. A task that fails or
+    whose worker dies is recorded as failed; the others go on. Ctrl-C cancels the tasks."""
+    if isinstance(cpus_per_run, bool) or not isinstance(cpus_per_run, int) or cpus_per_run < 1:
+        raise ValueError(f"cpus_per_run={cpus_per_run!r} must be a positive integer")
+    if not isinstance(address, str) or not address:
+        raise ValueError(f"address={address!r}: expected 'local', 'auto' or a Ray head address")
+    root = Path(out)
+    writable_directory(root, "--out")
+    todo = [run for run in runs if not finished(root, run)]
+    started = _connect(address)
+    import ray
+
+    try:
+        cluster_cpus = int(ray.cluster_resources().get("CPU", 0))
+        report(f"bench on Ray ({address}, {cluster_cpus} CPUs): {len(runs)} runs, {len(runs) - len(todo)} "
+               f"finished before, {len(todo)} to run, {cpus_per_run} CPUs each")  # fmt: skip
+        if todo and cpus_per_run > cluster_cpus:
+            raise ValueError(
+                f"cpus_per_run={cpus_per_run} exceeds the cluster's {cluster_cpus} CPUs: no run could start"
+            )
+        share = {"workers": cpus_per_run, "torch_threads": 1, "update_threads": cpus_per_run}
+        task = ray.remote(num_cpus=cpus_per_run, max_retries=0)(_run_task)
+        pending = {task.remote(describe_run(run), str(root.resolve()), share, command): run for run in todo}
+        records: list[dict[str, Any]] = []
+        try:
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                run = pending.pop(ready[0])
+                try:
+                    record = ray.get(ready[0])
+                except Exception as error:  # the task raised past run_one, or its worker died
+                    record = {"format": RECORD_FORMAT, "run": describe_run(run), "status": "failed",
+                              "agent": run.agent, "problem": run.problem, "seed": run.seed,
+                              "error": f"Ray task failed: {type(error).__name__}: {error}"[:2000]}  # fmt: skip
+                path = record_path(root, run)  # the driver's copy (the node's, without shared storage)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_text(path, json.dumps(record, indent=1) + "\n")
+                records.append(record)
+                status = record["status"]
+                detail = (f"HV {record['metrics']['hypervolume']:.4g}, {record['wall_time_s']:.0f} s"
+                          if status == "finished" else record["error"])  # fmt: skip
+                report(f"  {run.agent} {run.problem} seed {run.seed}: {status} ({detail})")
+        except KeyboardInterrupt:
+            for ref in pending:
+                ray.cancel(ref)
+            raise
+        return records
+    finally:
+        if started:
+            ray.shutdown()
