@@ -4,6 +4,7 @@ re-run, a failing run recorded while the others finish, and bad input."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,7 @@ def test_a_bench_on_a_local_ray_instance(tmp_path: Path, capsys: Any) -> None:
             *sets(["conditioned-ppo"]), "--set=conditioned-ppo.minibatches=100000"]  # fmt: skip
     assert main(args) == 0
     printed = capsys.readouterr().out
-    assert "bench on Ray (local, 2 CPUs): 2 runs, 0 finished before, 2 to run, 1 CPUs each" in printed
+    assert f"bench on Ray (local, {os.cpu_count()} CPUs): 2 runs, 0 finished before, 2 to run, 1 CPUs each" in printed
     records = {r["agent"]: r for r in (json.loads(p.read_text()) for p in (out / "records").glob("*.json"))}
     assert records["hyper-morl"]["status"] == "finished" and records["hyper-morl"]["training_env_steps"] <= 4000
     assert records["hyper-morl"]["config"]["workers"] == 1 and records["hyper-morl"]["parameters"] > 0
