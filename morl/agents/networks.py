@@ -104,12 +104,17 @@ def _orthogonal(tensor: torch.Tensor, gain: float, generator: torch.Generator | 
     tensor.copy_(gain * q[:rows, :cols])
 
 
+def sigmoid_tanh(x: torch.Tensor) -> torch.Tensor:
+    """tanh(x) as 2·sigmoid(2x) − 1 (a new tensor; see :func:`tanh` for why)."""
+    return torch.sigmoid(x * 2.0).mul_(2.0).sub_(1.0)
+
+
 class _SigmoidTanh(torch.autograd.Function):
     """tanh(x) = 2·sigmoid(2x) − 1, with the backward pass g·(1 − y²) from the saved output."""
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
-        y = torch.sigmoid(x * 2.0).mul_(2.0).sub_(1.0)
+        y = sigmoid_tanh(x)
         ctx.save_for_backward(y)
         return y
 
@@ -133,7 +138,7 @@ def tanh(x: torch.Tensor) -> torch.Tensor:
     if x.requires_grad and torch.is_grad_enabled():
         result: torch.Tensor = _SigmoidTanh.apply(x)
         return result
-    return torch.sigmoid(x * 2.0).mul_(2.0).sub_(1.0)
+    return sigmoid_tanh(x)
 
 
 def mlp(layers: list[tuple[torch.Tensor, torch.Tensor]], x: torch.Tensor) -> torch.Tensor:

@@ -11,7 +11,6 @@ plain parameter vector for a single policy).
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
@@ -29,11 +28,9 @@ from morl.agents.normalization import (
     update_stats,
     update_stats_from_rows,
 )
-from morl.agents.ppo_gradient import MiniBatch, ppo_loss_gradient
+from morl.agents.ppo_gradient import LOG_2PI, MiniBatch, ppo_loss_gradient
 from morl.agents.settings import Settings, setting
-from morl.envs.rollout import RolloutEngine, RolloutRequest
-
-LOG_2PI = math.log(2.0 * math.pi)
+from morl.envs.rollout import RolloutEngine, RolloutRequest, actor_inputs
 
 
 @dataclass(frozen=True)
@@ -258,9 +255,7 @@ class Collector:
 
         def inputs_of(raw: np.ndarray, prefs: np.ndarray | None) -> torch.Tensor:
             # (N, obs_dim) raw observations -> (K, E, in) critic inputs, normalised as in the rollout
-            x = np.clip((raw - mean) / std, -CLIP, CLIP)
-            if prefs is not None:
-                x = np.concatenate([x, prefs], axis=1)
+            x = actor_inputs(raw, mean, std, CLIP, prefs)
             return torch.as_tensor(x, dtype=torch.float32).view(K, E, in_dim)
 
         with torch.no_grad():

@@ -123,6 +123,15 @@ def actor_forward(layers: ActorLayers, x: np.ndarray) -> np.ndarray:
     return x[:, :, 0, :]
 
 
+def actor_inputs(raw: np.ndarray, mean: np.ndarray, std: np.ndarray, clip: float,
+                 preferences: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """Rows of raw observations as the actor sees them: ``clip((o - mean) / std, ±clip)``,
+    followed by the row's preference when conditioned (float64; the caller casts). One definition
+    for the rollout and for the caller's later value pass over the same observations."""
+    x = np.clip((raw - mean) / std, -clip, clip)
+    return x if preferences is None else np.concatenate([x, preferences], axis=1)
+
+
 class SliceRollout:
     """The env rows ``lo:hi`` of a batch, as a vector env of their own, and their rollouts."""
 
@@ -166,12 +175,10 @@ class SliceRollout:
         out["first_obs"] = raw
         observed = np.empty((T, n, obs_dim))  # stays here: only its per-row moments are returned
         for t in range(T):
-            x = np.clip((raw - request.obs_mean) / request.obs_std, -request.obs_clip, request.obs_clip)
             if prefs is not None:
                 out["preferences"][t] = prefs
-                x = np.concatenate([x, prefs], axis=1)
             inputs = out["inputs"][t]
-            inputs[:] = x
+            inputs[:] = actor_inputs(raw, request.obs_mean, request.obs_std, request.obs_clip, prefs)
             actions = out["actions"][t]
             if batched:
                 grouped = inputs.reshape(len(policies), -1, in_dim)
