@@ -16,15 +16,22 @@ stay on the nodes, so a re-run skips finished runs and restarts unfinished ones 
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from morl.bench.plan import BenchRun
-from morl.bench.runner import RECORD_FORMAT, describe_run, finished, record_path, run_from_description, run_one
-from morl.io import atomic_write_text, writable_directory
+from morl.bench.plan import BenchRun, resources
+from morl.bench.runner import (
+    describe_run,
+    failed_record,
+    finished,
+    run_from_description,
+    run_one,
+    summary,
+    write_record,
+)
+from morl.io import writable_directory
 
 
 def _run_task(description: dict[str, Any], out: str, share: dict[str, int], command: str) -> dict[str, Any]:
@@ -71,7 +78,7 @@ def bench_on_ray(runs: list[BenchRun], out: str | os.PathLike[str], *, address: 
             raise ValueError(
                 f"cpus_per_run={cpus_per_run} exceeds the cluster's {cluster_cpus} CPUs: no run could start"
             )
-        share = {"workers": cpus_per_run, "torch_threads": 1, "update_threads": cpus_per_run}
+        share = resources(1, cores=cpus_per_run)  # the task's CPUs, as one local run's share of its cores
         task = ray.remote(num_cpus=cpus_per_run, max_retries=0)(_run_task)
         pending = {task.remote(describe_run(run), str(root.resolve()), share, command): run for run in todo}
         records: list[dict[str, Any]] = []
@@ -82,17 +89,10 @@ def bench_on_ray(runs: list[BenchRun], out: str | os.PathLike[str], *, address: 
                 try:
                     record = ray.get(ready[0])
                 except Exception as error:  # the task raised past run_one, or its worker died
-                    record = {"format": RECORD_FORMAT, "run": describe_run(run), "status": "failed",
-                              "agent": run.agent, "problem": run.problem, "seed": run.seed,
-                              "error": f"Ray task failed: {type(error).__name__}: {error}"[:2000]}  # fmt: skip
-                path = record_path(root, run)  # the driver's copy (the node's, without shared storage)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write_text(path, json.dumps(record, indent=1) + "\n")
+                    record = failed_record(run, f"Ray task failed: {type(error).__name__}: {error}"[:2000])
+                write_record(root, run, record)  # the driver's copy (the node's, without shared storage)
                 records.append(record)
-                status = record["status"]
-                detail = (f"HV {record['metrics']['hypervolume']:.4g}, {record['wall_time_s']:.0f} s"
-                          if status == "finished" else record["error"])  # fmt: skip
-                report(f"  {run.agent} {run.problem} seed {run.seed}: {status} ({detail})")
+                report(summary(record))
         except KeyboardInterrupt:
             for ref in pending:
                 ray.cancel(ref)

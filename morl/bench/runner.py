@@ -95,10 +95,28 @@ def run_one(run: BenchRun, out: Path, share: dict[str, int], command: str) -> di
         record = {**base, "status": "failed", "agent": run.agent, "problem": run.problem, "seed": run.seed,
                   "error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()[-4000:],
                   "seconds_before_failing": time.time() - start}  # fmt: skip
+    write_record(out, run, record)
+    return record
+
+
+def write_record(out: Path, run: BenchRun, record: dict[str, Any]) -> None:
+    """``out/records/<key>.json``, written atomically."""
     path = record_path(out, run)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(record, indent=1) + "\n")
-    return record
+
+
+def failed_record(run: BenchRun, error: str) -> dict[str, Any]:
+    """The record of a run that ended without one of its own (its process or task died)."""
+    return {"format": RECORD_FORMAT, "run": describe_run(run), "status": "failed", "agent": run.agent,
+            "problem": run.problem, "seed": run.seed, "error": error}  # fmt: skip
+
+
+def summary(record: dict[str, Any]) -> str:
+    """One line of progress for a record."""
+    detail = (f"HV {record['metrics']['hypervolume']:.4g}, {record['wall_time_s']:.0f} s"
+              if record["status"] == "finished" else record["error"])  # fmt: skip
+    return f"  {record['agent']} {record['problem']} seed {record['seed']}: {record['status']} ({detail})"
 
 
 def bench(runs: list[BenchRun], out: str | os.PathLike[str], *, jobs: int = 1, command: str = "",
@@ -115,10 +133,7 @@ def bench(runs: list[BenchRun], out: str | os.PathLike[str], *, jobs: int = 1, c
 
     def done(record: dict[str, Any]) -> None:
         records.append(record)
-        status = record["status"]
-        detail = (f"HV {record['metrics']['hypervolume']:.4g}, {record['wall_time_s']:.0f} s"
-                  if status == "finished" else record["error"])  # fmt: skip
-        report(f"  {record['agent']} {record['problem']} seed {record['seed']}: {status} ({detail})")
+        report(summary(record))
 
     if jobs == 1:
         for run in todo:
@@ -154,9 +169,6 @@ def _read_record(out: Path, run: BenchRun, returncode: int, started: float) -> d
             return record
     except (OSError, json.JSONDecodeError):
         pass
-    record = {"format": RECORD_FORMAT, "run": describe_run(run), "status": "failed", "agent": run.agent,
-              "problem": run.problem, "seed": run.seed,
-              "error": f"the run's process exited with status {returncode} without a record"}  # fmt: skip
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(record, indent=1) + "\n")
+    record = failed_record(run, f"the run's process exited with status {returncode} without a record")
+    write_record(out, run, record)
     return record
