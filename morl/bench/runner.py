@@ -60,11 +60,12 @@ def run_from_description(description: dict[str, Any]) -> BenchRun:
 def run_one(run: BenchRun, out: Path, share: dict[str, int], command: str) -> dict[str, Any]:
     """Train (or resume) one run, evaluate its front on the paper protocol, write its record."""
     start = time.time()
-    base: dict[str, Any] = {"format": RECORD_FORMAT, "run": describe_run(run), "command": command,
+    produced_by = versions()
+    # provenance first: the commit, versions and command head every record
+    base: dict[str, Any] = {"format": RECORD_FORMAT, "git_commit": produced_by.get("git_commit"),
+                            "versions": produced_by, "command": command, "run": describe_run(run),
                             "machine": {"cores": os.cpu_count(), "platform": platform.platform(),
-                                        "python": platform.python_version()},
-                            "versions": versions()}  # fmt: skip
-    base["git_commit"] = base["versions"].get("git_commit")
+                                        "python": platform.python_version()}}  # fmt: skip
     try:
         config = run.config(**share)
         agent = get_agent(run.agent)(run.problem, config)
