@@ -21,6 +21,10 @@ _CLASSES = {
     "sb3": "morl.agents.sb3:SB3MultiPolicy",
     "pgmorl": "morl.agents.pgmorl:PGMORL",
     "pd-morl": "morl.agents.pdmorl:PDMORL",
+    # MORL-Baselines' agents on morl's problems (optional extra morl[peers])
+    "mb-pgmorl": "morl.agents.peers.pgmorl:MBPGMORL",
+    "mb-capql": "morl.agents.peers.capql:MBCAPQL",
+    "mb-gpi-ls": "morl.agents.peers.gpi_ls:MBGPILS",
 }
 
 

@@ -71,7 +71,10 @@ def problem_figures(problem: str, records: list[dict[str, Any]], out: str | os.P
     ax.set_xlabel(names[0])
     ax.set_ylabel(names[1])
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    if ax.lines:
+        ax.legend(fontsize=7)
+    else:  # every front empty (no point beyond the reference point)
+        ax.text(0.5, 0.5, "no run has a point beyond the reference point", ha="center", transform=ax.transAxes)
     ax.set_title(f"{problem}: final fronts" + (" (first two objectives)" if len(names) > 2 else ""))
     fronts.tight_layout()
     paths.append(folder / f"{problem}-fronts.png")
