@@ -15,7 +15,7 @@ from morl.agents import get_agent
 from morl.bench.aggregate import normalized_scores, performance_profile, stratified_iqm
 from morl.bench.plan import parse_overrides, plan_runs, resources
 from morl.bench.report import iqm, report
-from morl.bench.runner import RECORD_FORMAT, bench, record_path
+from morl.bench.runner import RECORD_FORMAT, _read_record, bench, record_path
 from morl.cli import main
 
 PROBLEM = "MO-Hopper-v2"
@@ -77,6 +77,15 @@ def test_an_interrupted_run_resumes_and_ends_as_an_uninterrupted_one(tmp_path: P
     resumed = bench(runs, tmp_path / "cut", report=lambda _: None)[0]
     assert resumed["training_env_steps"] == whole["training_env_steps"]
     assert resumed["metrics"] == whole["metrics"]  # resumed bit for bit
+
+
+def test_a_run_whose_process_died_is_recorded_failed_with_its_provenance(tmp_path: Path) -> None:
+    run = plan_runs(["hyper-morl"], [PROBLEM], [0], 4000)[0]
+    record = _read_record(tmp_path, run, -9, started=0.0, command="morl bench --agents hyper-morl")
+    assert record["status"] == "failed" and "exited with status -9 without a record" in record["error"]
+    assert list(record)[:4] == ["format", "git_commit", "versions", "command"]  # provenance first, as for any record
+    assert record["versions"]["morl"] and record["command"] == "morl bench --agents hyper-morl"
+    assert json.loads(record_path(tmp_path, run).read_text()) == record
 
 
 def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path: Path) -> None:

@@ -89,7 +89,7 @@ def bench_on_ray(runs: list[BenchRun], out: str | os.PathLike[str], *, address: 
                 try:
                     record = ray.get(ready[0])
                 except Exception as error:  # the task raised past run_one, or its worker died
-                    record = failed_record(run, f"Ray task failed: {type(error).__name__}: {error}"[:2000])
+                    record = failed_record(run, f"Ray task failed: {type(error).__name__}: {error}"[:2000], command)
                 write_record(root, run, record)  # the driver's copy (the node's, without shared storage)
                 records.append(record)
                 report(summary(record))

@@ -60,12 +60,7 @@ def run_from_description(description: dict[str, Any]) -> BenchRun:
 def run_one(run: BenchRun, out: Path, share: dict[str, int], command: str) -> dict[str, Any]:
     """Train (or resume) one run, evaluate its front on the paper protocol, write its record."""
     start = time.time()
-    produced_by = versions()
-    # provenance first: the commit, versions and command head every record
-    base: dict[str, Any] = {"format": RECORD_FORMAT, "git_commit": produced_by.get("git_commit"),
-                            "versions": produced_by, "command": command, "run": describe_run(run),
-                            "machine": {"cores": os.cpu_count(), "platform": platform.platform(),
-                                        "python": platform.python_version()}}  # fmt: skip
+    base = provenance(run, command)
     try:
         config = run.config(**share)
         agent = get_agent(run.agent)(run.problem, config)
@@ -107,10 +102,20 @@ def write_record(out: Path, run: BenchRun, record: dict[str, Any]) -> None:
     atomic_write_text(path, json.dumps(record, indent=1) + "\n")
 
 
-def failed_record(run: BenchRun, error: str) -> dict[str, Any]:
-    """The record of a run that ended without one of its own (its process or task died)."""
-    return {"format": RECORD_FORMAT, "run": describe_run(run), "status": "failed", "agent": run.agent,
-            "problem": run.problem, "seed": run.seed, "error": error}  # fmt: skip
+def provenance(run: BenchRun, command: str) -> dict[str, Any]:
+    """What heads every record: format, the commit, versions and command, the run, the machine."""
+    produced_by = versions()
+    return {"format": RECORD_FORMAT, "git_commit": produced_by.get("git_commit"), "versions": produced_by,
+            "command": command, "run": describe_run(run),
+            "machine": {"cores": os.cpu_count(), "platform": platform.platform(),
+                        "python": platform.python_version()}}  # fmt: skip
+
+
+def failed_record(run: BenchRun, error: str, command: str = "") -> dict[str, Any]:
+    """The record of a run that ended without one of its own (its process or task died), with
+    the provenance of the process that noticed."""
+    return {**provenance(run, command), "status": "failed", "agent": run.agent, "problem": run.problem,
+            "seed": run.seed, "error": error}  # fmt: skip
 
 
 def summary(record: dict[str, Any]) -> str:
@@ -152,7 +157,7 @@ def bench(runs: list[BenchRun], out: str | os.PathLike[str], *, jobs: int = 1, c
             time.sleep(0.2)
             for proc in [p for p in running if p.poll() is not None]:
                 run, started = running.pop(proc)
-                done(_read_record(root, run, proc.returncode, started))
+                done(_read_record(root, run, proc.returncode, started, command))
     except KeyboardInterrupt:
         for proc in running:  # they got the Ctrl-C too; wait for their last checkpoints
             proc.wait()
@@ -160,7 +165,7 @@ def bench(runs: list[BenchRun], out: str | os.PathLike[str], *, jobs: int = 1, c
     return records
 
 
-def _read_record(out: Path, run: BenchRun, returncode: int, started: float) -> dict[str, Any]:
+def _read_record(out: Path, run: BenchRun, returncode: int, started: float, command: str) -> dict[str, Any]:
     """The record a worker process wrote (after ``started``: not an earlier attempt's), or a
     failed one when it died without writing it."""
     path = record_path(out, run)
@@ -170,6 +175,6 @@ def _read_record(out: Path, run: BenchRun, returncode: int, started: float) -> d
             return record
     except (OSError, json.JSONDecodeError):
         pass
-    record = failed_record(run, f"the run's process exited with status {returncode} without a record")
+    record = failed_record(run, f"the run's process exited with status {returncode} without a record", command)
     write_record(out, run, record)
     return record
