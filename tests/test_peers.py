@@ -118,6 +118,13 @@ def test_capql_refuses_updates_before_a_batch_fits() -> None:
         get_agent("mb-capql").config_class(learning_starts=100)
 
 
+def test_pgmorl_refuses_more_tasks_than_warm_up_weights() -> None:
+    cls = get_agent("mb-pgmorl")
+    agent = cls(PROBLEM, cls.config_class(**{**TINY["mb-pgmorl"], "pop_size": 7}))
+    with pytest.raises(ValueError, match=r"pop_size=7 exceeds the 6 warm-up weights delta_weight=0\.2 spaces"):
+        agent.learn(progress=False)
+
+
 def test_missing_morl_baselines_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "morl_baselines.multi_policy.capql.capql", None)
     agent = get_agent("mb-capql")(PROBLEM, get_agent("mb-capql").config_class(**TINY["mb-capql"]))

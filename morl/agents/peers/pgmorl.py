@@ -110,6 +110,11 @@ class MBPGMORL(PeerAgent):
         from morl_baselines.common.evaluation import seed_everything
 
         cfg = self.config
+        weights = module.generate_weights(cfg.delta_weight, self.m)  # MORL-Baselines gives task i weight i
+        if cfg.pop_size > len(weights):
+            raise ValueError(f"pop_size={cfg.pop_size} exceeds the {len(weights)} warm-up weights delta_weight="
+                             f"{cfg.delta_weight} spaces on the {self.m}-objective simplex; use a smaller pop_size "
+                             "or delta_weight")  # fmt: skip
         seed_everything(cfg.seed)
         self._eval_env = make_env(self.problem_id)
         self._eval_env.reset(seed=cfg.seed + 10_000)
