@@ -33,6 +33,23 @@ def _layer_count(weights: dict[str, np.ndarray]) -> int:
     return count
 
 
+def layers_from_state(state: dict[str, Any], modules: list[str]) -> dict[str, np.ndarray]:
+    """``actor.{i}.weight``/``bias`` (float64 arrays) from a torch state dict's linear
+    ``modules`` in order (e.g. an SB3 or MORL-Baselines actor)."""
+    layers = {}
+    for i, name in enumerate(modules):
+        layers[f"actor.{i}.weight"] = state[f"{name}.weight"].double().numpy()
+        layers[f"actor.{i}.bias"] = state[f"{name}.bias"].double().numpy()
+    return layers
+
+
+def numbered_modules(state: dict[str, Any], prefix: str) -> list[str]:
+    """The modules ``prefix<k>`` holding a ``weight`` in ``state`` (an ``nn.Sequential``'s linear
+    layers), by index."""
+    names = {key.rsplit(".", 1)[0] for key in state if key.startswith(prefix) and key.endswith(".weight")}
+    return sorted(names, key=lambda name: int(name[len(prefix) :].split(".")[0]))
+
+
 class PreferencePolicy:
     """The actor of the policy for ``preference`` on ``problem_id``.
 

@@ -30,7 +30,7 @@ from morl.agents.ppo import plan_rollout
 from morl.agents.settings import AgentConfig, setting
 from morl.envs.problem import Problem
 from morl.evaluation import FrontResult
-from morl.policy import PreferencePolicy
+from morl.policy import PreferencePolicy, layers_from_state
 from morl.preferences import PerturbedPreferenceSampler, simplex_grid, validate_preference
 from morl.versions import versions
 
@@ -261,10 +261,7 @@ class SB3MultiPolicy(Agent):
         else:
             names = ["actor.latent_pi.0", "actor.latent_pi.2", "actor.mu"]
             activation, squash = "relu", "tanh"
-        weights = {}
-        for i, name in enumerate(names):
-            weights[f"actor.{i}.weight"] = state[f"{name}.weight"].double().numpy()
-            weights[f"actor.{i}.bias"] = state[f"{name}.bias"].double().numpy()
+        weights = layers_from_state(state, names)
         if "log_std" in state:
             weights["log_std"] = state["log_std"].double().numpy()
         obs = member.counters.get("obs_rms")

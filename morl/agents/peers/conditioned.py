@@ -21,7 +21,7 @@ import torch
 from morl.agents.base import Iteration
 from morl.agents.peers.base import PeerAgent, PeerConfig, StepCounter, make_env, tensors
 from morl.agents.settings import setting
-from morl.policy import PreferencePolicy
+from morl.policy import PreferencePolicy, layers_from_state, numbered_modules
 from morl.preferences import validate_preference
 from morl.versions import versions
 
@@ -110,12 +110,7 @@ class ConditionedPeer(PeerAgent):
         weights = validate_preference(preference, self.m)
         if self.actor is None:
             raise ValueError("nothing has trained yet: call learn() first")
-        linear = sorted({k.rsplit(".", 1)[0] for k in self.actor if k.startswith("latent_pi.")},
-                        key=lambda name: int(name.split(".")[1]))  # fmt: skip
-        layers = {}
-        for i, name in enumerate([*linear, "mean"]):
-            layers[f"actor.{i}.weight"] = self.actor[f"{name}.weight"].double().numpy()
-            layers[f"actor.{i}.bias"] = self.actor[f"{name}.bias"].double().numpy()
+        layers = layers_from_state(self.actor, [*numbered_modules(self.actor, "latent_pi."), "mean"])
         return PreferencePolicy(
             problem_id=self.problem_id,
             preference=weights,

@@ -31,7 +31,7 @@ from morl.agents.peers.base import PeerAgent, PeerConfig, StepCounter, count_par
 from morl.agents.pgmorl.agent import MIN_GENERATIONS
 from morl.agents.settings import setting
 from morl.evaluation import FrontResult
-from morl.policy import PreferencePolicy
+from morl.policy import PreferencePolicy, layers_from_state, numbered_modules
 from morl.preferences import validate_preference
 from morl.versions import versions
 
@@ -206,12 +206,7 @@ class MBPGMORL(PeerAgent):
     # ----------------------------------------------------------------------------- using it
     def _export(self, member: Member) -> PreferencePolicy:
         actor = member.actor
-        linear = sorted({k.rsplit(".", 1)[0] for k in actor if k.startswith("actor_mean.")},
-                        key=lambda name: int(name.split(".")[1]))  # fmt: skip
-        layers = {}
-        for i, name in enumerate(linear):
-            layers[f"actor.{i}.weight"] = actor[f"{name}.weight"].double().numpy()
-            layers[f"actor.{i}.bias"] = actor[f"{name}.bias"].double().numpy()
+        layers = layers_from_state(actor, numbered_modules(actor, "actor_mean."))
         layers["log_std"] = actor["actor_logstd"].double().numpy().reshape(-1)
         return PreferencePolicy(
             problem_id=self.problem_id,
