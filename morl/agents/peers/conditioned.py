@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from morl.agents.base import Iteration
-from morl.agents.peers.base import PeerAgent, PeerConfig, StepCounter, make_env, tensors
+from morl.agents.peers.base import PeerAgent, PeerConfig, StepCounter, count_parameters, make_env, tensors
 from morl.agents.settings import setting
 from morl.policy import PreferencePolicy, layers_from_state, numbered_modules
 from morl.preferences import validate_preference
@@ -85,13 +85,10 @@ class ConditionedPeer(PeerAgent):
     def _train_chunk(self, live: Any, eval_env: StepCounter) -> dict[str, float]:
         """Train ``live`` for one iteration's env steps; returns statistics to log."""
 
-    def _critics(self, live: Any) -> list[torch.nn.Module]:
-        return list(live.q_nets)
-
     def _snapshot(self) -> None:
         live = self._live
         self.actor = tensors(live.policy.state_dict())
-        self.parameters = sum(int(p.numel()) for net in [live.policy, *self._critics(live)] for p in net.parameters())
+        self.parameters = count_parameters(live.policy, *live.q_nets)
 
     def _close_live(self) -> None:
         for env in (self._env, self._eval_env):
