@@ -111,9 +111,9 @@ def count_parameters(*modules: torch.nn.Module) -> int:
     return sum(int(p.numel()) for module in modules for p in module.parameters())
 
 
-def tensors(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """A detached copy of a state dict (the live networks train on)."""
-    return {k: v.detach().clone().cpu() for k, v in state.items()}
+def tensors(state: dict[str, torch.Tensor], prefix: str = "") -> dict[str, torch.Tensor]:
+    """A detached copy of a state dict's entries under ``prefix`` (the live networks train on)."""
+    return {k: v.detach().clone().cpu() for k, v in state.items() if k.startswith(prefix)}
 
 
 class PeerAgent(Agent):
@@ -155,7 +155,8 @@ class PeerAgent(Agent):
                     f"this {self.name} run was loaded at iteration {self.run.iteration}; MORL-Baselines' training "
                     "state is not saved, so it cannot continue: start a new run"
                 )
-            torch.manual_seed(self.config.seed)
+            # MORL-Baselines draws from the global streams (random, numpy, torch): seed them as its scripts do
+            morl_baselines("common.evaluation").seed_everything(self.config.seed)
             self._live = self._build()
         return self._live
 

@@ -62,9 +62,6 @@ class ConditionedPeer(PeerAgent):
         return budget // per, (budget // per) * per
 
     def _envs(self) -> tuple[StepCounter, StepCounter]:
-        from morl_baselines.common.evaluation import seed_everything
-
-        seed_everything(self.config.seed)
         self._env, self._eval_env = make_env(self.problem_id), make_env(self.problem_id)
         self._env.reset(seed=self.config.seed)  # later resets continue this env's seeded stream
         self._env.action_space.seed(self.config.seed)

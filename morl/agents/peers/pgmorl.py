@@ -27,7 +27,16 @@ import numpy as np
 import torch
 
 from morl.agents.base import Iteration
-from morl.agents.peers.base import PeerAgent, PeerConfig, StepCounter, count_parameters, make_env, morl_baselines
+from morl.agents.normalization import RunningMeanStd
+from morl.agents.peers.base import (
+    PeerAgent,
+    PeerConfig,
+    StepCounter,
+    count_parameters,
+    make_env,
+    morl_baselines,
+    tensors,
+)
 from morl.agents.pgmorl.agent import MIN_GENERATIONS
 from morl.agents.settings import setting
 from morl.evaluation import FrontResult
@@ -107,15 +116,12 @@ class MBPGMORL(PeerAgent):
     # ----------------------------------------------------------------------------- training
     def _build(self) -> Any:
         module = morl_baselines("multi_policy.pgmorl.pgmorl")
-        from morl_baselines.common.evaluation import seed_everything
-
         cfg = self.config
         weights = module.generate_weights(cfg.delta_weight, self.m)  # MORL-Baselines gives task i weight i
         if cfg.pop_size > len(weights):
             raise ValueError(f"pop_size={cfg.pop_size} exceeds the {len(weights)} warm-up weights delta_weight="
                              f"{cfg.delta_weight} spaces on the {self.m}-objective simplex; use a smaller pop_size "
                              "or delta_weight")  # fmt: skip
-        seed_everything(cfg.seed)
         self._eval_env = make_env(self.problem_id)
         self._eval_env.reset(seed=cfg.seed + 10_000)
         live = module.PGMORL(
@@ -156,17 +162,19 @@ class MBPGMORL(PeerAgent):
 
     def _obs_stats(self, live: Any) -> tuple[np.ndarray, np.ndarray]:
         """The observation statistics of the training envs, merged (count-weighted)."""
-        rms = []
+        merged: RunningMeanStd | None = None
         for env in live.env.envs:
             wrapper = env
             while not hasattr(wrapper, "obs_rms"):
                 wrapper = wrapper.env
-            rms.append(wrapper.obs_rms)
-        counts = np.array([r.count for r in rms])
-        means = np.array([r.mean for r in rms])
-        mean = counts @ means / counts.sum()
-        var = counts @ (np.array([r.var for r in rms]) + (means - mean) ** 2) / counts.sum()
-        return mean.astype(np.float64), var.astype(np.float64)
+            rms = wrapper.obs_rms
+            mean, var = np.asarray(rms.mean, dtype=np.float64), np.asarray(rms.var, dtype=np.float64)
+            if merged is None:
+                merged = RunningMeanStd(mean, var, float(rms.count))
+            else:
+                merged.update_moments(mean, var, rms.count)
+        assert merged is not None
+        return merged.mean, merged.var
 
     def _peer_iteration(self) -> Iteration:
         live = self._live_agent()
@@ -190,8 +198,7 @@ class MBPGMORL(PeerAgent):
         members = []
         for individual, returns in zip(live.archive.individuals, live.archive.evaluations, strict=True):
             mean, var = getattr(individual, STATS)
-            actor = {k: v.detach().clone() for k, v in individual.networks.state_dict().items()
-                     if k.startswith("actor_")}  # fmt: skip
+            actor = tensors(individual.networks.state_dict(), prefix="actor_")
             weight = individual.weights.detach().cpu().double().numpy()
             members.append(Member(actor, weight, mean, var, np.asarray(returns, dtype=np.float64)))
         self.members = members
