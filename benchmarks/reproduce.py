@@ -77,7 +77,12 @@ def main() -> None:
     hv = result.metrics.hypervolume
     verdict = "within" if low <= hv <= high else ("above" if hv > high else "below")
     results = Path(__file__).parent / "results"
+    produced_by = versions()
+    # provenance first: the commit, versions and command head both files
+    provenance = {"git_commit": produced_by.get("git_commit"), "versions": produced_by,
+                  "command": "python benchmarks/reproduce.py " + " ".join(sys.argv[1:])}  # fmt: skip
     summary = {
+        **provenance,
         "agent": args.agent,
         "problem": args.problem,
         "seed": args.seed,
@@ -96,21 +101,18 @@ def main() -> None:
         "evaluation_env_steps_during_training": agent.run.eval_env_steps,
         "protocol": result.protocol.describe(),
         "machine": f"{os.cpu_count()} cores, python {platform.python_version()}",
-        "versions": versions(),
-        "command": "python benchmarks/reproduce.py " + " ".join(sys.argv[1:]),
     }
     ours = results / f"reproduce-{args.problem}-seed{args.seed}.json"
     if args.agent != "hyper-morl" and ours.is_file():
         hyper = json.loads(ours.read_text())
         keys = ("hypervolume", "sparsity", "expected_utility", "num_non_dominated", "train_wall_clock_s", "git_commit")
         summary["hyper_morl_same_seed"] = {k: hyper.get(k) for k in keys}
-    summary["git_commit"] = summary["versions"].get("git_commit")
     print(json.dumps(summary, indent=1))
     results.mkdir(exist_ok=True)
     (results / f"reproduce-{name}.json").write_text(json.dumps(summary, indent=1) + "\n")
-    # the front file loads with FrontResult.load; its provenance is recorded beside the protocol
-    front = {**result.to_dict(), "git_commit": summary["git_commit"], "versions": summary["versions"],
-             "command": summary["command"]}  # fmt: skip
+    # the front file loads with FrontResult.load; its provenance follows its format
+    front = result.to_dict()
+    front = {"format": front["format"], "format_version": front["format_version"], **provenance, **front}
     (results / f"reproduce-{name}-front.json").write_text(json.dumps(front, indent=1) + "\n")
 
 
