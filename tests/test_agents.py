@@ -4,6 +4,7 @@ callbacks, the registry and morl.load, CLI training."""
 from __future__ import annotations
 
 import math
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -308,3 +309,17 @@ def test_sb3_members_export_what_sb3_itself_predicts(algo: str) -> None:
         np.testing.assert_allclose(np.clip(ours, agent.action_low, agent.action_high), expected, rtol=1e-5, atol=1e-6)
     finally:
         model.get_env().close()
+
+
+def test_sb3_agent_leaves_no_logger_directories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SB3's default logger makes an empty SB3-<timestamp> directory in the temp dir at every
+    learn(); the agent calls learn() once per iteration, so a bench left thousands behind."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    stats: list[dict[str, float]] = []
+    agent = tiny("sb3", num_policies=2, total_steps=2000)
+    agent.learn(progress=False, callback=lambda _, info: stats.append(info["stats"]))
+    assert len(stats) >= 2
+    assert [p.name for p in temp.iterdir() if p.name.startswith("SB3-")] == []
+    assert all("value_loss" in s for s in stats)  # SB3's train/ values still reach the log

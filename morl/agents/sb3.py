@@ -126,6 +126,7 @@ class SB3MultiPolicy(Agent):
     def _build(self, index: int) -> Any:
         """The SB3 model of member ``index`` on a fresh vector env, with its saved state if any."""
         from stable_baselines3 import PPO, SAC
+        from stable_baselines3.common.logger import Logger
         from stable_baselines3.common.vec_env import VecNormalize
 
         from morl.envs.sb3_vec import ScalarizedVecEnv
@@ -146,6 +147,10 @@ class SB3MultiPolicy(Agent):
             buffer = max(1, self.per_member * self._steps_per_iteration() // cfg.envs_per_policy)
             model = SAC("MlpPolicy", env, buffer_size=buffer * cfg.envs_per_policy,
                         batch_size=cfg.batch_size or 256, **common)  # fmt: skip
+        # SB3 makes a logger at every learn() unless it has one, and that logger makes a directory
+        # under the temp dir (SB3-<timestamp>) even when it writes nothing: one per iteration.
+        # A logger without outputs still collects the train/ values that _train_iteration reads.
+        model.set_logger(Logger(folder=None, output_formats=[]))
         member = self.members[index]
         if member is not None:
             model.set_parameters(member.params, exact_match=True, device="cpu")
