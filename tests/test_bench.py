@@ -205,5 +205,12 @@ def test_the_report_of_two_problems_has_the_aggregate(tmp_path: Path) -> None:
             path.write_text(json.dumps(_record(agent, problem, seed, hv)))
     text = report(tmp_path)
     assert "## Across problems" in text and "| a | 2 | 3 | 0.767 [" in text and "| b | 2 | 4 | 0.500 [" in text
+    assert "With 1 seed(s) per agent and problem the IQM is the plain mean" in text  # a on MO-Hopper-v2
+    for seed in range(2, 4):  # four seeds everywhere: the note goes
+        for agent, problem in HVS:
+            record = _record(agent, problem, seed, 1.0)
+            (tmp_path / "records" / f"{agent}__{problem}__seed{seed}.json").write_text(json.dumps(record))
+    (tmp_path / "records" / "a__MO-Hopper-v2__seed1.json").write_text(json.dumps(_record("a", "MO-Hopper-v2", 1, 1.0)))
+    assert "IQM is the plain mean" not in report(tmp_path)
     assert (tmp_path / "aggregate-profiles.png").read_bytes()[:4] == b"\x89PNG"
     assert "Across problems</h2>" in (tmp_path / "report.html").read_text()

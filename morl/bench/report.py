@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,11 @@ def report(out: str | os.PathLike[str]) -> str:
         lines += [f"Protocol: {first['protocol'].split(':', 1)[1].strip()}. "
                   f"Machine: {first['machine']['cores']} cores. morl {first['versions'].get('morl')}, "
                   f"commit {str(first.get('git_commit'))[:7]}.", ""]  # fmt: skip
+        fewest = min(Counter((r["agent"], r["problem"]) for r in finished).values())
+        if fewest < 4:
+            lines += [f"With {fewest} seed(s) per agent and problem the IQM is the plain mean (a quarter of "
+                      f"{fewest} trims nothing) and its bootstrap interval is within the seeds' range: "
+                      "read the per-problem IQM as a mean with a range, not as a robust estimate.", ""]  # fmt: skip
     for problem in sorted({r["problem"] for r in finished}):
         rows = [r for r in finished if r["problem"] == problem]
         lines += [f"## {problem}", "",
