@@ -161,7 +161,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         raise ValueError(
             f"unexpected argument {args.action!r}; use `morl bench --agents ...` or `morl bench report DIR`"
         )
-    from morl.bench.plan import parse_overrides, plan_runs
+    from morl.bench.plan import merge_overrides, parse_overrides, plan_runs, read_overrides
     from morl.bench.runner import bench
 
     for name in ("agents", "problems", "out"):
@@ -170,7 +170,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if (args.steps is None) == (not args.paper_budget):
         raise ValueError("give --steps N (one budget for every run) or --paper-budget (each problem's authors' budget)")
     seeds = list(range(args.seeds))
-    runs = plan_runs(args.agents.split(","), args.problems.split(","), seeds, args.steps, parse_overrides(args.set))
+    overrides = merge_overrides(read_overrides(args.overrides) if args.overrides else {}, parse_overrides(args.set))
+    runs = plan_runs(args.agents.split(","), args.problems.split(","), seeds, args.steps, overrides)
     command = "morl " + " ".join(sys.argv[1:])
     if args.ray:
         from morl.bench.plan import resources
@@ -415,6 +416,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--paper-budget", action="store_true", help="each problem's authors' budget instead")
     bench.add_argument("--set", action="append", default=[], metavar="AGENT.FIELD=VALUE",
                        help="a config override for one agent, e.g. pgmorl.update_iter=10 (repeatable)")  # fmt: skip
+    bench.add_argument("--overrides", type=_path, metavar="FILE",
+                       help="per-agent config overrides from a TOML or JSON file, a table per agent "
+                       "([pgmorl] update_iter = 10); --set wins over it")  # fmt: skip
     bench.add_argument("--jobs", type=_positive_int, default=1, help="runs at a time, each with its share of the cores")
     bench.add_argument("--out", type=_path, help="the bench directory (runs/, records/, report.md)")
     bench.add_argument("--ray", metavar="local|auto|ADDRESS",

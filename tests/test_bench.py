@@ -13,7 +13,7 @@ import pytest
 
 from morl.agents import get_agent
 from morl.bench.aggregate import normalized_scores, performance_profile, stratified_iqm
-from morl.bench.plan import parse_overrides, plan_runs, resources
+from morl.bench.plan import merge_overrides, parse_overrides, plan_runs, read_overrides, resources
 from morl.bench.report import iqm, report
 from morl.bench.runner import RECORD_FORMAT, _read_record, bench, record_path
 from morl.cli import main
@@ -37,8 +37,13 @@ def overrides(agents: list[str]) -> dict[str, dict[str, Any]]:
 
 def test_a_tiny_bench_end_to_end_with_its_report_and_skip_on_rerun(tmp_path: Path, capsys: Any) -> None:
     out = tmp_path / "bench"
+    # hyper-morl's settings from a TOML file, conditioned-ppo's from --set, which wins over the file
+    settings = tmp_path / "settings.toml"
+    toml = "\n".join(item.replace("=", " = ") for item in TINY["hyper-morl"])
+    settings.write_text(f"[hyper-morl]\n{toml}\n\n[conditioned-ppo]\nsteps_per_env = 32\n")
     args = ["bench", "--agents", "hyper-morl,conditioned-ppo", "--problems", PROBLEM, "--seeds", "2",
-            "--steps", "6000", "--jobs", "2", "--out", str(out), *sets(["hyper-morl", "conditioned-ppo"])]  # fmt: skip
+            "--steps", "6000", "--jobs", "2", "--out", str(out), "--overrides", str(settings),
+            *sets(["conditioned-ppo"])]  # fmt: skip
     assert main(args) == 0
     assert "4 runs, 0 finished before, 4 to run, 2 at a time" in capsys.readouterr().out
     records = [json.loads(p.read_text()) for p in sorted((out / "records").glob("*.json"))]
@@ -47,7 +52,7 @@ def test_a_tiny_bench_end_to_end_with_its_report_and_skip_on_rerun(tmp_path: Pat
         assert record["training_env_steps"] <= 6000 and record["metrics"]["hypervolume"] >= 0
         assert record["config"]["workers"] == 1 and record["config"]["update_threads"] >= 1  # a share of the cores
         assert record["versions"]["morl"] and record["machine"]["cores"] and record["trajectory"]
-        assert record["config"]["steps_per_env"] == 64  # the --set overrides reached the config
+        assert record["config"]["steps_per_env"] == 64  # the file's and --set's overrides reached the config
         evaluation = record["evaluation"]  # every evaluated policy: the grid's 4+1 preferences
         assert len(evaluation["preferences"]) == len(evaluation["returns"]) >= len(record["front"])
     sizes = {r["agent"]: r["parameters"] for r in records}  # a hypernetwork's W alone is 10 x P
@@ -145,6 +150,35 @@ def test_overrides_are_read_as_json_when_they_parse() -> None:
         "sb3": {"algo": "sac"}, "pgmorl": {"update_iter": 10}, "x": {"lr": 1e-3, "flag": True}}  # fmt: skip
 
 
+def test_overrides_files_toml_and_json(tmp_path: Path) -> None:
+    toml = tmp_path / "o.toml"
+    toml.write_text('[pgmorl]\nupdate_iter = 10\n[sb3]\nalgo = "sac"\nlearning_rate = 1e-3\n')
+    as_json = tmp_path / "o.json"
+    as_json.write_text(json.dumps({"pgmorl": {"update_iter": 10}, "sb3": {"algo": "sac", "learning_rate": 1e-3}}))
+    assert read_overrides(toml) == read_overrides(as_json) == {
+        "pgmorl": {"update_iter": 10}, "sb3": {"algo": "sac", "learning_rate": 1e-3}}  # fmt: skip
+    merged = merge_overrides(read_overrides(toml), parse_overrides(["sb3.algo=ppo", "pd-morl.gamma=0.9"]))
+    assert merged == {"pgmorl": {"update_iter": 10}, "sb3": {"algo": "ppo", "learning_rate": 1e-3},
+                      "pd-morl": {"gamma": 0.9}}  # fmt: skip
+
+
+@pytest.mark.parametrize("name,text,error,message", [
+    ("o.yaml", "pgmorl: {}", ValueError, "expected a .toml or .json file"),
+    ("missing.toml", None, FileNotFoundError, "no such file"),
+    ("o.toml", "[pgmorl\nupdate_iter = 10", ValueError, "does not parse as TOML"),
+    ("o.json", "{'pgmorl': 1}", ValueError, "does not parse as JSON"),
+    ("o.json", "[1, 2]", ValueError, "expected a table of agents, got list"),
+    ("o.toml", "pgmorl = 10", ValueError, "'pgmorl' must be a table of config fields"),
+])  # fmt: skip
+def test_bad_overrides_files(tmp_path: Path, name: str, text: str | None, error: type, message: str) -> None:
+    path = tmp_path / name
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(error, match=message) as raised:
+        read_overrides(path)
+    assert "--overrides" in str(raised.value) and name in str(raised.value)
+
+
 def test_plans_are_validated_before_anything_runs() -> None:
     with pytest.raises(ValueError, match="agent='nope' is unknown"):
         plan_runs(["nope"], [PROBLEM], [0], 1000)
@@ -154,7 +188,7 @@ def test_plans_are_validated_before_anything_runs() -> None:
         plan_runs(["hyper-morl"], [PROBLEM], [0], 1000, {"hyper-morl": {"learnig_rate": 1e-3}})
     with pytest.raises(ValueError, match=r"learning_rate=-1\.0 must be"):
         plan_runs(["hyper-morl"], [PROBLEM], [0], 1000, {"hyper-morl": {"learning_rate": -1}})
-    with pytest.raises(ValueError, match="--set names agents not in this bench: sb3"):
+    with pytest.raises(ValueError, match=r"overrides \(--set, --overrides\) name agents not in this bench: sb3"):
         plan_runs(["hyper-morl"], [PROBLEM], [0], 1000, {"sb3": {"algo": "sac"}})
     assert len(plan_runs(["hyper-morl", "pgmorl"], [PROBLEM, "MO-Swimmer-v2"], [0, 1, 2], None)) == 12
 

@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 from morl.agents import get_agent
 from morl.envs.registration import get_problem
@@ -56,6 +63,46 @@ def parse_overrides(items: list[str]) -> dict[str, dict[str, Any]]:
     return overrides
 
 
+def read_overrides(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """Per-agent config overrides from a TOML or JSON file, one table per agent::
+
+        [pgmorl]              # or JSON: {"pgmorl": {"update_iter": 10}, "sb3": {"algo": "sac"}}
+        update_iter = 10
+        [sb3]
+        algo = "sac"
+
+    A file keeps a bench's settings beside its results, where a long ``--set`` list would live
+    only in a shell history. The values are checked with the runs' configs (:func:`plan_runs`)."""
+    file = Path(path)
+    if file.suffix not in (".toml", ".json"):
+        raise ValueError(f"--overrides {str(file)!r}: expected a .toml or .json file")
+    if not file.is_file():
+        raise FileNotFoundError(f"--overrides {str(file)!r}: no such file")
+    try:
+        data = tomllib.loads(file.read_text()) if file.suffix == ".toml" else json.loads(file.read_text())
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"--overrides {str(file)!r} does not parse as {file.suffix[1:].upper()}: {error}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"--overrides {str(file)!r}: expected a table of agents, got {type(data).__name__}")
+    for agent, fields in data.items():
+        if not isinstance(fields, dict) or not all(isinstance(k, str) for k in fields):
+            raise ValueError(
+                f"--overrides {str(file)!r}: {agent!r} must be a table of config fields "
+                f"(e.g. [{agent}] update_iter = 10), got {fields!r}"
+            )
+    return {agent: dict(fields) for agent, fields in data.items()}
+
+
+def merge_overrides(*sources: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per-agent overrides from several sources, later ones winning field by field (a file,
+    then ``--set`` on the command line)."""
+    merged: dict[str, dict[str, Any]] = {}
+    for source in sources:
+        for agent, fields in source.items():
+            merged.setdefault(agent, {}).update(fields)
+    return merged
+
+
 def plan_runs(agents: list[str], problems: list[str], seeds: list[int], total_steps: int | None,
               overrides: dict[str, dict[str, Any]] | None = None) -> list[BenchRun]:  # fmt: skip
     """Every combination, validated: each run's config is built once here."""
@@ -64,7 +111,7 @@ def plan_runs(agents: list[str], problems: list[str], seeds: list[int], total_st
         raise ValueError("a bench needs at least one agent, one problem and one seed")
     unknown = set(overrides) - set(agents)
     if unknown:
-        raise ValueError(f"--set names agents not in this bench: {', '.join(sorted(unknown))}")
+        raise ValueError(f"overrides (--set, --overrides) name agents not in this bench: {', '.join(sorted(unknown))}")
     if total_steps is not None and (isinstance(total_steps, bool) or total_steps < 1):
         raise ValueError(f"steps={total_steps!r} must be a positive integer (env steps per run)")
     for seed in seeds:
