@@ -248,3 +248,11 @@ def test_the_report_of_two_problems_has_the_aggregate(tmp_path: Path) -> None:
     assert "IQM is the plain mean" not in report(tmp_path)
     assert (tmp_path / "aggregate-profiles.png").read_bytes()[:4] == b"\x89PNG"
     assert "Across problems</h2>" in (tmp_path / "report.html").read_text()
+
+
+def test_jobs_are_bounded_by_the_cores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    lines: list[str] = []
+    assert bench([], tmp_path, jobs=64, report=lines.append) == []
+    assert lines == ["bench: --jobs 64 is more than this machine's 2 cores; running 2 at a time",
+                     "bench: 0 runs, 0 finished before, 0 to run, 2 at a time"]  # fmt: skip

@@ -132,6 +132,10 @@ def bench(runs: list[BenchRun], out: str | os.PathLike[str], *, jobs: int = 1, c
     writable_directory(root, "--out")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs={jobs!r} must be a positive integer (runs at a time)")
+    cores = os.cpu_count() or 1
+    if jobs > cores:  # more runs than cores would only slow each other down
+        report(f"bench: --jobs {jobs} is more than this machine's {cores} cores; running {cores} at a time")
+        jobs = cores
     todo = [run for run in runs if not finished(root, run)]
     report(f"bench: {len(runs)} runs, {len(runs) - len(todo)} finished before, {len(todo)} to run, {jobs} at a time")
     share = resources(jobs)
