@@ -4,7 +4,8 @@ same as one self-contained ``report.html``).
 Per agent (over its finished seeds): mean ± std of hypervolume, sparsity, expected utility, front
 size, wall-clock and env-steps/s, the learned parameters of the result (``Agent.parameter_count``),
 and the interquartile mean (IQM) of the hypervolume with a 95 % percentile-bootstrap confidence
-interval over seeds (the robust aggregate rliable recommends; computed here with numpy); figures
+interval over seeds (the robust aggregate rliable recommends; computed here with numpy, as
+rliable 1.2.0's arch < 8 does not import beside pandas 3); figures
 of the hypervolume against env steps and wall-clock and of the final fronts overlaid
 (:mod:`.figures`); with two problems or more, the aggregate across them (:mod:`.aggregate`).
 Failed runs are listed with their errors.
