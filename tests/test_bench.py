@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +14,10 @@ import numpy as np
 import pytest
 
 from morl.agents import get_agent
-from morl.bench.aggregate import normalized_scores, performance_profile, stratified_iqm
+from morl.bench.aggregate import iqm, normalized_scores, performance_profile, stratified_iqm
+from morl.bench.latex import escape, mean_pm_std
 from morl.bench.plan import merge_overrides, parse_overrides, plan_runs, read_overrides, resources
-from morl.bench.report import iqm, report
+from morl.bench.report import report
 from morl.bench.runner import RECORD_FORMAT, _read_record, bench, record_path
 from morl.cli import main
 
@@ -67,6 +70,7 @@ def test_a_tiny_bench_end_to_end_with_its_report_and_skip_on_rerun(tmp_path: Pat
     page = (out / "report.html").read_text()  # self-contained: the figures inline, nothing fetched
     assert page.count("data:image/png;base64,") == 3 and "<table>" in page and "<td>hyper-morl</td>" in page
     assert 'src="http' not in page and '.png"' not in page
+    assert "hyper-morl & 2 &" in (out / "report.tex").read_text()  # and the tables as LaTeX
     assert main(args) == 0  # the same bench again: nothing left to run
     assert "4 runs, 4 finished before, 0 to run" in capsys.readouterr().out
 
@@ -238,6 +242,7 @@ def test_the_report_of_two_problems_has_the_aggregate(tmp_path: Path) -> None:
             path = tmp_path / "records" / f"{agent}__{problem}__seed{seed}.json"
             path.write_text(json.dumps(_record(agent, problem, seed, hv)))
     text = report(tmp_path)
+    tex = (tmp_path / "report.tex").read_text()  # the same numbers as LaTeX tables
     assert "## Across problems" in text and "| a | 2 | 3 | 0.767 [" in text and "| b | 2 | 4 | 0.500 [" in text
     assert "With 1 seed(s) per agent and problem the IQM is the plain mean" in text  # a on MO-Hopper-v2
     for seed in range(2, 4):  # four seeds everywhere: the note goes
@@ -248,6 +253,32 @@ def test_the_report_of_two_problems_has_the_aggregate(tmp_path: Path) -> None:
     assert "IQM is the plain mean" not in report(tmp_path)
     assert (tmp_path / "aggregate-profiles.png").read_bytes()[:4] == b"\x89PNG"
     assert "Across problems</h2>" in (tmp_path / "report.html").read_text()
+    assert tex.count("\\begin{tabular}") == 3 and "\\label{tab:bench-mo-swimmer-v2}" in tex
+    assert "Hypervolume ($\\times 10^{2}$)" in tex  # MO-Hopper-v2: means 100 (a) and 125 (b)
+    assert "    b & 2 & $\\mathbf{1.25} \\pm 1.06$" in tex and "    a & 1 & $1.00 \\pm 0.00$" in tex
+    assert "    a & 2 & 3 & $\\mathbf{0.767}$ [" in tex  # the aggregate, best IQM in bold
+    if shutil.which("pdflatex"):  # where TeX is installed: the fragment compiles
+        (tmp_path / "doc.tex").write_text("\\documentclass{article}\\usepackage{booktabs}\\begin{document}"
+                                          "\\input{report.tex}\\end{document}")  # fmt: skip
+        done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert done.returncode == 0, done.stdout[-2000:]
+
+
+@pytest.mark.parametrize("values,text", [
+    ((1340.0, 1220.0), "$1280 \\pm 85$"),
+    ((19300.0, 19300.0), "$(1.93 \\pm 0.00)\\times 10^{4}$"),
+    ((0.321, 0.123), "$0.222 \\pm 0.140$"),
+    ((1e-4, 3e-4), "$(2.00 \\pm 1.41)\\times 10^{-4}$"),
+    ((), "n/a"),
+])  # fmt: skip
+def test_latex_numbers(values: tuple[float, ...], text: str) -> None:
+    assert mean_pm_std(values) == text
+
+
+def test_latex_escapes_names() -> None:
+    assert escape("my_agent&co 100%") == "my\\_agent\\&co 100\\%"
+    assert escape("a~b^c\\d") == "a\\textasciitilde{}b\\textasciicircum{}c\\textbackslash{}d"
 
 
 def test_jobs_are_bounded_by_the_cores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,5 +1,7 @@
-"""The aggregate across problems: hypervolumes normalised by the best run of each problem, their
-interquartile mean with a stratified bootstrap confidence interval, and performance profiles.
+"""The report's statistics: the interquartile mean with a percentile-bootstrap interval over one
+problem's seeds, and the aggregate across problems: hypervolumes normalised by the best run of
+each problem, their interquartile mean with a stratified bootstrap confidence interval, and
+performance profiles.
 
 Hypervolumes of different problems differ by orders of magnitude (Swimmer ~1e4, Hopper-v3
 ~1e10), so they are compared as fractions of the best run of their problem in the bench. The
@@ -31,8 +33,18 @@ def normalized_scores(records: list[dict[str, Any]]) -> dict[str, dict[str, np.n
     return {a: {p: np.asarray(v) for p, v in by.items()} for a, by in scores.items()}
 
 
-def _iqm(values: np.ndarray) -> float:
+def iqm(values: np.ndarray) -> float:
+    """Interquartile mean: the mean of the middle 50 % (the plain mean below 4 values)."""
     return float(trim_mean(values, 0.25)) if len(values) >= 4 else float(np.mean(values))
+
+
+def iqm_interval(values: np.ndarray, seed: int = 0) -> tuple[float, float]:
+    """95 % percentile-bootstrap confidence interval of the IQM over runs."""
+    rng = np.random.default_rng(seed)
+    samples = rng.choice(values, size=(BOOTSTRAP_SAMPLES, len(values)), replace=True)
+    estimates = np.array([iqm(s) for s in samples])
+    low, high = np.percentile(estimates, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def stratified_iqm(by_problem: dict[str, np.ndarray], seed: int = 0) -> tuple[float, float, float]:
@@ -43,9 +55,9 @@ def stratified_iqm(by_problem: dict[str, np.ndarray], seed: int = 0) -> tuple[fl
     estimates = np.empty(BOOTSTRAP_SAMPLES)
     for i in range(BOOTSTRAP_SAMPLES):
         resampled = [rng.choice(v, size=len(v), replace=True) for v in by_problem.values()]
-        estimates[i] = _iqm(np.concatenate(resampled))
+        estimates[i] = iqm(np.concatenate(resampled))
     low, high = np.percentile(estimates, [2.5, 97.5])
-    return _iqm(pooled), float(low), float(high)
+    return iqm(pooled), float(low), float(high)
 
 
 def performance_profile(by_problem: dict[str, np.ndarray], taus: np.ndarray) -> np.ndarray:
