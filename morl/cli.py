@@ -148,14 +148,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    """Run a bench (agents × problems × seeds), or with ``report DIR`` write its report."""
+    """Run a bench (agents × problems × seeds); ``report DIR`` writes its report, ``status DIR``
+    says where it stands."""
+    if args.action is not None and not args.dir:
+        raise ValueError(f"morl bench {args.action} DIR: the bench directory is missing")
     if args.action == "report":
         from morl.bench.report import report
 
-        if not args.dir:
-            raise ValueError("morl bench report DIR: the bench directory is missing")
         print(report(args.dir))
-        print(f"report written to {os.path.join(args.dir, 'report.md')} and report.html beside it")
+        print(f"report written to {os.path.join(args.dir, 'report.md')}, with report.html and report.tex beside it")
+        return 0
+    if args.action == "status":
+        from morl.bench.status import bench_status, format_status
+
+        print(format_status(args.dir, bench_status(args.dir)))
         return 0
     if args.action is not None or args.dir is not None:
         raise ValueError(
@@ -405,10 +411,11 @@ def build_parser() -> argparse.ArgumentParser:
     rollout.add_argument("--seed", type=_seed, default=0)
     rollout.add_argument("--workers", type=int, default=None, help="processes stepping the physics")
     rollout.set_defaults(func=_cmd_random_rollout)
-    bench = sub.add_parser("bench", help="run agents x problems x seeds on one budget (resumable); "
-                           "`morl bench report DIR` tabulates a bench")  # fmt: skip
-    bench.add_argument("action", nargs="?", choices=["report"], help="report: write DIR/report.md")
-    bench.add_argument("dir", nargs="?", help="the bench directory (with report)")
+    bench = sub.add_parser("bench", help="run agents x problems x seeds on one budget (resumable); `morl bench "
+                           "report DIR` tabulates a bench, `morl bench status DIR` shows its progress")  # fmt: skip
+    bench.add_argument("action", nargs="?", choices=["report", "status"],
+                       help="report: write DIR/report.md (.html, .tex); status: each run's state")  # fmt: skip
+    bench.add_argument("dir", nargs="?", help="the bench directory (with report or status)")
     bench.add_argument("--agents", help="comma-separated agent names (see `morl agents`)")
     bench.add_argument("--problems", help="comma-separated problem ids, e.g. MO-Swimmer-v2,MO-HalfCheetah-v2")
     bench.add_argument("--seeds", type=_positive_int, default=3, help="seeds 0..N-1 (default 3)")

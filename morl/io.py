@@ -104,6 +104,28 @@ class DirectoryLock:
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._fd = fd
 
+    @staticmethod
+    def holder(directory: str | os.PathLike[str]) -> int | None:
+        """The pid of the process holding ``directory``'s lock, or None if nobody holds it (a
+        run in progress, as against one that was interrupted). Takes no lock that lasts."""
+        import fcntl
+
+        path = Path(directory) / ".lock"
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            return int(text) if text.isdigit() else -1
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)
+
     def release(self) -> None:
         if self._fd is not None:
             import fcntl

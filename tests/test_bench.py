@@ -16,10 +16,12 @@ import pytest
 from morl.agents import get_agent
 from morl.bench.aggregate import iqm, normalized_scores, performance_profile, stratified_iqm
 from morl.bench.latex import escape, mean_pm_std
-from morl.bench.plan import merge_overrides, parse_overrides, plan_runs, read_overrides, resources
+from morl.bench.plan import merge_overrides, parse_overrides, plan_runs, read_overrides, resources, write_plan
 from morl.bench.report import report
 from morl.bench.runner import RECORD_FORMAT, _read_record, bench, record_path
+from morl.bench.status import bench_status
 from morl.cli import main
+from morl.io import DirectoryLock
 
 PROBLEM = "MO-Hopper-v2"
 TINY = {
@@ -71,6 +73,7 @@ def test_a_tiny_bench_end_to_end_with_its_report_and_skip_on_rerun(tmp_path: Pat
     assert page.count("data:image/png;base64,") == 3 and "<table>" in page and "<td>hyper-morl</td>" in page
     assert 'src="http' not in page and '.png"' not in page
     assert "hyper-morl & 2 &" in (out / "report.tex").read_text()  # and the tables as LaTeX
+    assert [s.state for s in bench_status(out)] == ["finished"] * 4  # plan.json lists the four
     assert main(args) == 0  # the same bench again: nothing left to run
     assert "4 runs, 4 finished before, 0 to run" in capsys.readouterr().out
 
@@ -83,6 +86,9 @@ def test_an_interrupted_run_resumes_and_ends_as_an_uninterrupted_one(tmp_path: P
     partial = cls(run.problem, run.config(**resources(1)))
     partial.learn(out_dir=tmp_path / "cut" / "runs" / run.key, progress=False, callback=lambda *_: False)
     assert 0 < partial.env_steps < whole["training_env_steps"]
+    (state,) = bench_status(tmp_path / "cut")  # no plan.json there: the run directory tells
+    assert state.state == "interrupted" and f"{partial.env_steps:,} / 6,000 env steps" in state.detail
+    assert "resumes from its last checkpoint" in state.detail
     resumed = bench(runs, tmp_path / "cut", report=lambda _: None)[0]
     assert resumed["training_env_steps"] == whole["training_env_steps"]
     assert resumed["metrics"] == whole["metrics"]  # resumed bit for bit
@@ -105,6 +111,9 @@ def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path: Path) -> None
     assert [r["status"] for r in records] == ["failed", "finished"]
     assert "minibatches=100000 exceeds" in records[0]["error"]
     assert "Failed runs" in report(tmp_path) and "minibatches=100000" in report(tmp_path)
+    states = {s.key: s for s in bench_status(tmp_path)}
+    assert states[bad[0].key].state == "failed" and "minibatches=100000" in states[bad[0].key].detail
+    assert states[good[0].key].state == "finished" and states[good[0].key].detail.startswith("HV ")
     again = bench(bad + good, tmp_path, report=lambda _: None)  # the failed run is tried again, not the finished
     assert [r["agent"] for r in again] == ["conditioned-ppo"]
     assert json.loads(record_path(tmp_path, good[0]).read_text())["status"] == "finished"
@@ -287,3 +296,38 @@ def test_jobs_are_bounded_by_the_cores(tmp_path: Path, monkeypatch: pytest.Monke
     assert bench([], tmp_path, jobs=64, report=lines.append) == []
     assert lines == ["bench: --jobs 64 is more than this machine's 2 cores; running 2 at a time",
                      "bench: 0 runs, 0 finished before, 0 to run, 2 at a time"]  # fmt: skip
+
+
+def test_status_lists_pending_and_running_runs(tmp_path: Path, capsys: Any) -> None:
+    runs = plan_runs(["hyper-morl", "mb-capql"], [PROBLEM], [0, 1], 4000)
+    write_plan(tmp_path, runs[:2], "morl bench first")
+    write_plan(tmp_path, runs, "morl bench second")  # merged: a later command adds its runs
+    assert [s.key for s in bench_status(tmp_path)] == [run.key for run in runs]
+    assert {s.state for s in bench_status(tmp_path)} == {"pending"}
+    busy = tmp_path / "runs" / runs[0].key
+    busy.mkdir(parents=True)
+    (busy / "config.json").write_text(json.dumps({"total_steps": 4000}))
+    (busy / "metrics.jsonl").write_text(
+        "\n".join(json.dumps({"step": 1000 * i, "train/steps_per_second": 50.0}) for i in (1, 2)) + "\n{cut"
+    )
+    peer = tmp_path / "runs" / runs[2].key  # an mb-capql run left behind: it starts over
+    peer.mkdir(parents=True)
+    with DirectoryLock(busy):
+        states = bench_status(tmp_path)
+        assert main(["bench", "status", str(tmp_path)]) == 0
+    assert states[0].state == "running" and f"pid {os.getpid()}" in states[0].detail
+    assert "2,000 / 4,000 env steps (50 %)" in states[0].detail and "~1 min of training left" in states[0].detail
+    assert states[2].state == "interrupted" and "starts over (this agent cannot resume)" in states[2].detail
+    assert [s.state for s in states[1::2]] == ["pending", "pending"]
+    out = capsys.readouterr().out
+    assert "4 runs: 0 finished, 0 failed, 1 running, 1 interrupted, 2 pending" in out
+    assert bench_status(tmp_path)[0].state == "interrupted"  # the lock released: nobody runs it now
+
+
+def test_status_errors(tmp_path: Path, capsys: Any) -> None:
+    assert main(["bench", "status", str(tmp_path / "nothing")]) == 2
+    assert "no bench directory" in capsys.readouterr().err
+    assert main(["bench", "status", str(tmp_path)]) == 2
+    assert "holds no bench" in capsys.readouterr().err
+    assert main(["bench", "status"]) == 2
+    assert "morl bench status DIR: the bench directory is missing" in capsys.readouterr().err

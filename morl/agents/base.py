@@ -89,6 +89,8 @@ class Agent(ABC):
     name: ClassVar[str]
     summary: ClassVar[str]
     config_class: ClassVar[type[AgentConfig]]
+    # Whether an interrupted run continues from its last checkpoint (False: it starts over)
+    resumes: ClassVar[bool] = True
 
     def __init__(self, problem_id: str, config: AgentConfig | None = None) -> None:
         self.problem = get_problem(problem_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ else:  # pragma: no cover - Python 3.10
 
 from morl.agents import get_agent
 from morl.envs.registration import get_problem
+from morl.io import atomic_write_text
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,44 @@ class BenchRun:
         budget = {} if self.total_steps is None else {"total_steps": self.total_steps}
         return cls.config_class.for_problem(self.problem, seed=self.seed, **budget, **dict(self.overrides),
                                             **resources)  # fmt: skip
+
+
+def describe_run(run: BenchRun) -> dict[str, Any]:
+    """A run as plain JSON (in its record, and for a run started in another process)."""
+    return {**asdict(run), "overrides": dict(run.overrides)}
+
+
+def run_from_description(description: dict[str, Any]) -> BenchRun:
+    """The inverse of :func:`describe_run`."""
+    return BenchRun(description["agent"], description["problem"], int(description["seed"]),
+                    description["total_steps"], tuple(sorted(description["overrides"].items())))  # fmt: skip
+
+
+PLAN_FORMAT = "morl.bench_plan"
+
+
+def plan_path(out: str | os.PathLike[str]) -> Path:
+    """``out/plan.json``: every run the bench commands on ``out`` asked for."""
+    return Path(out) / "plan.json"
+
+
+def read_plan(out: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """key -> run description of every planned run (empty without a readable plan file)."""
+    try:
+        data = json.loads(plan_path(out).read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+    runs = data.get("runs") if isinstance(data, dict) and data.get("format") == PLAN_FORMAT else None
+    return dict(runs) if isinstance(runs, dict) else {}
+
+
+def write_plan(out: str | os.PathLike[str], runs: list[BenchRun], command: str = "") -> None:
+    """Add ``runs`` to ``out/plan.json`` (atomically; a run planned again takes its new config),
+    so that ``morl bench status`` can list the runs not started yet."""
+    planned = read_plan(out)
+    planned.update({run.key: describe_run(run) for run in runs})
+    payload = {"format": PLAN_FORMAT, "last_command": command, "runs": planned}
+    atomic_write_text(plan_path(out), json.dumps(payload, indent=1) + "\n")
 
 
 def parse_overrides(items: list[str]) -> dict[str, dict[str, Any]]:

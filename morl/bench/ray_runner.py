@@ -21,16 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from morl.bench.plan import BenchRun, resources
-from morl.bench.runner import (
-    describe_run,
-    failed_record,
-    finished,
-    run_from_description,
-    run_one,
-    summary,
-    write_record,
-)
+from morl.bench.plan import BenchRun, describe_run, resources, run_from_description, write_plan
+from morl.bench.runner import failed_record, finished, run_one, summary, write_record
 from morl.io import writable_directory
 
 
@@ -66,6 +58,7 @@ def bench_on_ray(runs: list[BenchRun], out: str | os.PathLike[str], *, address: 
         raise ValueError(f"address={address!r}: expected 'local', 'auto' or a Ray head address")
     root = Path(out)
     writable_directory(root, "--out")
+    write_plan(root, runs, command)
     todo = [run for run in runs if not finished(root, run)]
     started = _connect(address)
     import ray

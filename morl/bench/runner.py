@@ -18,12 +18,11 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from morl.agents import get_agent
-from morl.bench.plan import BenchRun, resources
+from morl.bench.plan import BenchRun, describe_run, resources, write_plan
 from morl.io import atomic_write_text, writable_directory
 from morl.versions import versions
 
@@ -44,17 +43,6 @@ def finished(out: Path, run: BenchRun) -> bool:
     except (OSError, json.JSONDecodeError):
         return False
     return bool(record.get("status") == "finished" and record.get("run") == describe_run(run))
-
-
-def describe_run(run: BenchRun) -> dict[str, Any]:
-    """A run as plain JSON (in its record, and for a run started in another process)."""
-    return {**asdict(run), "overrides": dict(run.overrides)}
-
-
-def run_from_description(description: dict[str, Any]) -> BenchRun:
-    """The inverse of :func:`describe_run`."""
-    return BenchRun(description["agent"], description["problem"], int(description["seed"]),
-                    description["total_steps"], tuple(sorted(description["overrides"].items())))  # fmt: skip
 
 
 def run_one(run: BenchRun, out: Path, share: dict[str, int], command: str) -> dict[str, Any]:
@@ -136,6 +124,7 @@ def bench(runs: list[BenchRun], out: str | os.PathLike[str], *, jobs: int = 1, c
     if jobs > cores:  # more runs than cores would only slow each other down
         report(f"bench: --jobs {jobs} is more than this machine's {cores} cores; running {cores} at a time")
         jobs = cores
+    write_plan(root, runs, command)
     todo = [run for run in runs if not finished(root, run)]
     report(f"bench: {len(runs)} runs, {len(runs) - len(todo)} finished before, {len(todo)} to run, {jobs} at a time")
     share = resources(jobs)

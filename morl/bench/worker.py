@@ -11,7 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from morl.bench.runner import run_from_description, run_one
+from morl.bench.plan import run_from_description
+from morl.bench.runner import run_one
 
 
 def main() -> int:

@@ -121,6 +121,7 @@ class PeerAgent(Agent):
 
     config: PeerConfig
     _live: Any  # the MORL-Baselines agent training in this process (None until built)
+    resumes = False  # MORL-Baselines' training state lives in memory only (see the module docstring)
 
     def restore(self, directory: Any) -> bool:
         """A finished run is restored; an unfinished one is left to be started over."""
