@@ -16,10 +16,18 @@ import pytest
 from morl.agents import get_agent
 from morl.bench.aggregate import iqm, normalized_scores, performance_profile, stratified_iqm
 from morl.bench.latex import escape, mean_pm_std
-from morl.bench.plan import merge_overrides, parse_overrides, plan_runs, read_overrides, resources, write_plan
+from morl.bench.plan import (
+    describe_run,
+    merge_overrides,
+    parse_overrides,
+    plan_runs,
+    read_overrides,
+    resources,
+    write_plan,
+)
 from morl.bench.report import report
 from morl.bench.runner import RECORD_FORMAT, _read_record, bench, record_path
-from morl.bench.status import bench_status
+from morl.bench.status import RunStatus, bench_status
 from morl.cli import main
 from morl.io import DirectoryLock
 
@@ -322,6 +330,14 @@ def test_status_lists_pending_and_running_runs(tmp_path: Path, capsys: Any) -> N
     out = capsys.readouterr().out
     assert "4 runs: 0 finished, 0 failed, 1 running, 1 interrupted, 2 pending" in out
     assert bench_status(tmp_path)[0].state == "interrupted"  # the lock released: nobody runs it now
+    (tmp_path / "records").mkdir()
+    stale = {**_record("hyper-morl", PROBLEM, 1, 5.0), "run": {**describe_run(runs[1]), "total_steps": 9}}
+    (tmp_path / "records" / f"{runs[1].key}.json").write_text(json.dumps(stale))
+    assert bench_status(tmp_path)[1] == RunStatus(
+        runs[1].key, "pending", "its record is of another config; runs again on the next bench"
+    )
+    (tmp_path / "records" / f"{runs[1].key}.json").write_text(json.dumps({**stale, "run": describe_run(runs[1])}))
+    assert bench_status(tmp_path)[1].state == "finished"
 
 
 def test_status_errors(tmp_path: Path, capsys: Any) -> None:

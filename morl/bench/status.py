@@ -84,7 +84,8 @@ def bench_status(out: str | Path) -> list[RunStatus]:
         raise FileNotFoundError(f"no bench directory at {str(root)!r}")
     records = {p.stem: p for p in sorted((root / "records").glob("*.json"))}
     started = {p.name: p for p in sorted((root / "runs").glob("*__*")) if p.is_dir()}
-    keys = list(read_plan(root))
+    planned = read_plan(root)
+    keys = list(planned)
     keys += sorted((set(records) | set(started)) - set(keys))
     if not keys:
         raise FileNotFoundError(f"{str(root)!r} holds no bench (no plan.json, records/ or runs/)")
@@ -96,7 +97,10 @@ def bench_status(out: str | Path) -> list[RunStatus]:
                 record = json.loads(records[key].read_text())
             except (OSError, json.JSONDecodeError):
                 record = None
-        if record is not None and record.get("status") == "finished":
+        stale = record is not None and key in planned and record.get("run") != planned[key]
+        if stale and not (key in started and DirectoryLock.holder(started[key]) is not None):
+            statuses.append(RunStatus(key, "pending", "its record is of another config; runs again on the next bench"))
+        elif record is not None and record.get("status") == "finished":
             detail = (f"HV {record['metrics']['hypervolume']:.4g}, {record['training_env_steps']:,} env steps, "
                       f"{record['wall_time_s']:.0f} s")  # fmt: skip
             statuses.append(RunStatus(key, "finished", detail))
