@@ -39,10 +39,10 @@ def mean_pm_std(values: tuple[float, ...]) -> str:
 
 
 def _problem_table(problem: str, rows: list[AgentSummary]) -> list[str]:
-    means = [mean_std(row.hypervolume)[0] for row in rows]
-    power = _power(max(means)) if max(means) > 0 else 0
+    hv = [mean_std(row.hypervolume) for row in rows]
+    best = max(mean for mean, _ in hv)
+    power = _power(best) if best > 0 else 0
     scale = 10.0**power
-    best = max(means)
     steps = sorted({s for row in rows for s in row.env_steps})
     budget = f"{steps[0]:,}" if len(steps) == 1 else f"{steps[0]:,}--{steps[-1]:,}"
     head = f"Hypervolume ($\\times 10^{{{power}}}$)" if power else "Hypervolume"
@@ -57,8 +57,7 @@ def _problem_table(problem: str, rows: list[AgentSummary]) -> list[str]:
         f"    Agent & Seeds & {head} & HV IQM [95\\,\\% CI] & Sparsity & Expected utility & Front size \\\\",
         "    \\midrule",
     ]
-    for row, mean in zip(rows, means, strict=True):
-        std = mean_std(row.hypervolume)[1]
+    for row, (mean, std) in zip(rows, hv, strict=True):
         hv_mean = f"\\mathbf{{{mean / scale:.2f}}}" if mean == best else f"{mean / scale:.2f}"
         cells = [
             escape(row.agent),

@@ -109,8 +109,9 @@ def report(out: str | os.PathLike[str]) -> str:
             lines += [f"![{path.stem}]({path.name})", ""]
     aggregate: list[AggregateRow] = []
     if len(by_problem) >= 2:
-        aggregate = aggregate_rows(finished)
-        lines += _aggregate_section(aggregate, finished, out)
+        scores = normalized_scores(finished)
+        aggregate = aggregate_rows(scores)
+        lines += _aggregate_section(aggregate, scores, out)
     if failed:
         lines += ["## Failed runs", ""]
         lines += [f"- {r['agent']} on {r['problem']}, seed {r['seed']}: {r['error']}" for r in failed]
@@ -123,7 +124,7 @@ def report(out: str | os.PathLike[str]) -> str:
 
 
 def _aggregate_section(
-    rows: list[AggregateRow], finished: list[dict[str, Any]], out: str | os.PathLike[str]
+    rows: list[AggregateRow], scores: dict[str, dict[str, np.ndarray]], out: str | os.PathLike[str]
 ) -> list[str]:
     """Across problems: normalised HV (by the best run of each problem), IQM with a stratified
     bootstrap interval, and the performance profiles."""
@@ -135,7 +136,6 @@ def _aggregate_section(
     for row in rows:
         lines.append(f"| {row.agent} | {row.problems} | {row.runs} | {row.iqm:.3f} "
                      f"[{row.iqm_low:.3f}, {row.iqm_high:.3f}] | {row.mean:.3f} |")  # fmt: skip
-    scores = normalized_scores(finished)
     taus = np.linspace(0.0, 1.0, 101)
     path = profile_figure({a: performance_profile(b, taus) for a, b in scores.items()}, taus, out)
     return [*lines, "", f"![{path.stem}]({path.name})", ""]

@@ -64,10 +64,10 @@ def _agent_resumes(key: str) -> bool:
         return True
 
 
-def _unfinished(key: str, directory: Path) -> RunStatus:
+def _unfinished(key: str, directory: Path, pid: int | None) -> RunStatus:
+    """A run directory without a finished record: running when ``pid`` holds its lock."""
     steps, total, rate = _progress(directory)
     done = f"{steps:,} / {total:,} env steps ({100 * steps / total:.0f} %)" if total else f"{steps:,} env steps"
-    pid = DirectoryLock.holder(directory)
     if pid is not None:
         left = ""
         if total and rate:
@@ -97,19 +97,20 @@ def bench_status(out: str | Path) -> list[RunStatus]:
                 record = json.loads(records[key].read_text())
             except (OSError, json.JSONDecodeError):
                 record = None
+        pid = DirectoryLock.holder(started[key]) if key in started else None
         stale = record is not None and key in planned and record.get("run") != planned[key]
-        if stale and not (key in started and DirectoryLock.holder(started[key]) is not None):
+        if stale and pid is None:
             statuses.append(RunStatus(key, "pending", "its record is of another config; runs again on the next bench"))
         elif record is not None and record.get("status") == "finished":
             detail = (f"HV {record['metrics']['hypervolume']:.4g}, {record['training_env_steps']:,} env steps, "
                       f"{record['wall_time_s']:.0f} s")  # fmt: skip
             statuses.append(RunStatus(key, "finished", detail))
-        elif key in started and DirectoryLock.holder(started[key]) is not None:
-            statuses.append(_unfinished(key, started[key]))  # a failed run being retried
+        elif pid is not None:
+            statuses.append(_unfinished(key, started[key], pid))  # running: a first try or a failed run retried
         elif record is not None:
             statuses.append(RunStatus(key, "failed", str(record.get("error", "no error recorded"))[:300]))
         elif key in started:
-            statuses.append(_unfinished(key, started[key]))
+            statuses.append(_unfinished(key, started[key], None))
         else:
             statuses.append(RunStatus(key, "pending", "not started"))
     return statuses

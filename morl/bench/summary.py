@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from morl.bench.aggregate import iqm, iqm_interval, normalized_scores, stratified_iqm
+from morl.bench.aggregate import iqm, iqm_interval, stratified_iqm
 
 
 def mean_std(values: list[float] | tuple[float, ...] | np.ndarray) -> tuple[float, float]:
@@ -86,10 +86,11 @@ class AggregateRow:
     mean: float
 
 
-def aggregate_rows(finished: list[dict[str, Any]]) -> list[AggregateRow]:
-    """One row per agent (sorted by name) of the aggregate across the problems of ``finished``."""
+def aggregate_rows(scores: dict[str, dict[str, np.ndarray]]) -> list[AggregateRow]:
+    """One row per agent (sorted by name) of the aggregate across problems, from the normalised
+    scores (:func:`morl.bench.aggregate.normalized_scores`, which the profiles use too)."""
     rows = []
-    for agent, by_problem in sorted(normalized_scores(finished).items()):
+    for agent, by_problem in sorted(scores.items()):
         value, low, high = stratified_iqm(by_problem)
         pooled = np.concatenate(list(by_problem.values()))
         rows.append(AggregateRow(agent, len(by_problem), len(pooled), value, low, high, float(pooled.mean())))
