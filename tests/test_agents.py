@@ -3,6 +3,7 @@ callbacks, the registry and morl.load, CLI training."""
 
 from __future__ import annotations
 
+import json
 import math
 import tempfile
 from pathlib import Path
@@ -75,6 +76,10 @@ def test_learn_plans_the_budget_and_evaluates(trained: tuple[Agent, Path]) -> No
     result = FrontResult.load(out / "front.json")
     assert result.training_env_steps == agent.env_steps
     assert (out / "config.json").is_file() and (out / "front.png").is_file()
+    if agent.name == "mb-pgmorl":  # its own evaluation steps (task selection) stay out of the budget
+        rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+        selection = [r["train/selection_env_steps"] for r in rows if "train/selection_env_steps" in r]
+        assert len(selection) == run.iterations and sum(selection) > 0
 
 
 def test_parameter_count_is_the_results_learned_numbers(trained: tuple[Agent, Path]) -> None:
@@ -281,7 +286,8 @@ def test_resume_after_kill(name: str, tmp_path: Path) -> None:
 
     out = tmp_path / "run"
     options = [f"--{k.replace('_', '-')}={v}" for k, v in TINY[name].items() if k != "total_steps"]
-    args = [sys.executable, "-m", "morl", "train", name, "--problem", PROBLEM, "--steps", "12000", "--out", str(out),
+    steps = str(TINY[name]["total_steps"])
+    args = [sys.executable, "-m", "morl", "train", name, "--problem", PROBLEM, "--steps", steps, "--out", str(out),
             "--quiet", *options]  # fmt: skip
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
@@ -295,7 +301,7 @@ def test_resume_after_kill(name: str, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "resuming from" in result.stdout
     final = morl.load(out)
-    assert final.finished and final.env_steps == final.run.planned_steps and final.run.total_steps == 12000
+    assert final.finished and final.env_steps == final.run.planned_steps and final.run.total_steps == int(steps)
 
 
 @pytest.mark.parametrize("algo", ["ppo", "sac"])

@@ -85,16 +85,6 @@ def test_pgmorl_members_carry_the_normaliser_they_trained_behind() -> None:
     release(agent)
 
 
-def test_pgmorl_reports_its_own_evaluation_steps_apart(tmp_path: Path) -> None:
-    cls = get_agent("mb-pgmorl")
-    agent = cls(PROBLEM, cls.config_class.for_problem(PROBLEM, **TINY["mb-pgmorl"])).learn(out_dir=tmp_path,
-                                                                                        progress=False)  # fmt: skip
-    assert agent.env_steps == agent.run.planned_steps <= 3000  # the budget holds training steps only
-    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-    selection = [r["train/selection_env_steps"] for r in rows if "train/selection_env_steps" in r]
-    assert len(selection) == agent.run.iterations and sum(selection) > 0
-
-
 def test_unfinished_run_starts_over_and_a_loaded_one_refuses_to_continue(tmp_path: Path) -> None:
     stopped = stopped_after_one_iteration("mb-capql", tmp_path)
     release(stopped)

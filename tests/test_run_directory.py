@@ -36,7 +36,7 @@ SMALL: dict[str, dict[str, Any]] = {
     "pgmorl": {"total_steps": 8000, "steps_per_env": 64, "num_tasks": 3, "warmup_splits": 2, "envs_per_task": 2,
                "warmup_iter": 2, "update_iter": 2, "epochs": 2, "minibatches": 4, "eval_interval": 3,
                "workers": 1},
-    "pd-morl": {"total_steps": 4000, "num_envs": 4, "hidden": 16, "batch_size": 32, "key_batch_size": 16,
+    "pd-morl": {"total_steps": 2000, "num_envs": 4, "hidden": 16, "batch_size": 32, "key_batch_size": 16,
                 "learning_starts": 64, "steps_per_iteration": 50, "interp_episodes": 1, "key_eval_episodes": 1,
                 "key_eval_interval": 100, "eval_interval": 3, "workers": 1},
 }  # fmt: skip
