@@ -286,8 +286,8 @@ def test_resume_after_kill(name: str, tmp_path: Path) -> None:
 
     out = tmp_path / "run"
     options = [f"--{k.replace('_', '-')}={v}" for k, v in TINY[name].items() if k != "total_steps"]
-    steps = str(TINY[name]["total_steps"])
-    args = [sys.executable, "-m", "morl", "train", name, "--problem", PROBLEM, "--steps", steps, "--out", str(out),
+    steps = TINY[name]["total_steps"]
+    args = [sys.executable, "-m", "morl", "train", name, "--problem", PROBLEM, "--steps", str(steps), "--out", str(out),
             "--quiet", *options]  # fmt: skip
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
@@ -301,7 +301,7 @@ def test_resume_after_kill(name: str, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "resuming from" in result.stdout
     final = morl.load(out)
-    assert final.finished and final.env_steps == final.run.planned_steps and final.run.total_steps == int(steps)
+    assert final.finished and final.env_steps == final.run.planned_steps and final.run.total_steps == steps
 
 
 @pytest.mark.parametrize("algo", ["ppo", "sac"])

@@ -4,8 +4,6 @@ tests/test_run_directory.py)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import gymnasium as gym
@@ -20,6 +18,7 @@ from morl.agents.config import HyperMORLConfig
 from morl.agents.hyper_morl import HyperMORL
 from morl.cli import main
 from morl.policy import PreferencePolicy
+from tests.test_run_directory import cli, one_line
 
 TINY = {"steps_per_env": 64, "envs_per_preference": 2, "epochs": 2, "minibatches": 4, "eval_interval": 2,
         "eval_splits": 4, "workers": 1}  # fmt: skip
@@ -180,22 +179,13 @@ def test_load_errors(tmp_path: Path, trained: tuple[HyperMORL, Path]) -> None:
         HyperMORL.load(out, problem_id="MO-Swimmer-v2")
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "morl", *args], capture_output=True, text=True, timeout=600)
-
-
-def _one_line_error(result: subprocess.CompletedProcess[str], text: str) -> None:
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.count("\n") == 1, result.stderr
-    assert text in result.stderr and "Traceback" not in result.stderr
-
-
 def test_cli_bad_input_through_the_morl_command(trained: tuple[HyperMORL, Path]) -> None:
     """One case through ``python -m morl`` itself: the exit status and the single stderr line
     reach the shell (the other cases call the same ``main`` in-process, 3 s of imports each
     spared)."""
     _, out = trained
-    _one_line_error(_cli("sample", str(out), "--preference", "0.2,0.3,0.5"), "has length 3; expected 2")
+    status, _, err = cli("sample", str(out), "--preference", "0.2,0.3,0.5")
+    one_line(status, err, "has length 3; expected 2")
 
 
 def test_cli_bad_input(trained: tuple[HyperMORL, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -205,9 +195,7 @@ def test_cli_bad_input(trained: tuple[HyperMORL, Path], tmp_path: Path, capsys: 
     def error(text: str, *args: str) -> None:
         capsys.readouterr()
         status = main(list(args))
-        err = capsys.readouterr().err
-        assert status == 2, err
-        assert err.count("\n") == 1 and text in err and "Traceback" not in err, err
+        one_line(status, capsys.readouterr().err, text)
 
     error("has negative entries", "sample", str(out), "--preference", "0.2,-1")
     error("must be comma-separated numbers", "sample", str(out), "--preference", "a,b")
