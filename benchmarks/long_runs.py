@@ -1,0 +1,262 @@
+"""Run the reproductions that outlast a session, one after another, carrying each run's
+checkpoint through the repository so that a run started on one machine continues on the next.
+
+Why: a session ends after three hours, and the next one may start on a fresh machine whose
+``~/morl-runs`` is empty (an MO-Ant-v2 run 39 M steps into its 48 M was lost that way). So every
+``--carry-every`` seconds the run's checkpoint and metrics are copied into
+``benchmarks/inflight/<run>/`` and committed (those paths only: whatever else is staged or edited
+in the work tree stays as it is); started again on a fresh machine, this script continues each run
+from its last carried checkpoint, losing at most one carry interval of training. A run keeps the
+commit it started on (``inflight/<run>/PINNED``; the code is cloned from this repository at that
+commit), so its record names the one commit that trained it however many machines it crossed.
+
+A finished run's record and front are copied into ``benchmarks/results/`` and the front drawn;
+its pretrained model is exported (``export_pretrained.py``, best of the seeds whose run
+directories are on this machine, unless a shipped model of a better run is there already); the
+carried checkpoint is removed; all of it is committed. The README's rows are left to a person,
+who reads the result first.
+
+Usage: python benchmarks/long_runs.py MO-Ant-v2:0 MO-Hopper-v3:0 [--carry-every 1800] [--pin COMMIT] [--no-commit]
+Start it detached (``setsid nohup ... &``) at the start of every session until its queue is done;
+``~/morl-runs/long_runs.log`` says what it did; ``pkill -USR1 -f long_runs.py`` carries at once
+(before a session ends: training since the last carry is otherwise lost with the machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+INFLIGHT = REPO / "benchmarks" / "inflight"
+DEFAULT_RUNS = Path.home() / "morl-runs"  # reproduce.py's default parent of run directories
+CARRIED = ("checkpoint.pt", "config.json", "metrics.jsonl")  # all a resume needs
+
+
+@dataclass(frozen=True)
+class Job:
+    """One reproduction: its problem and seed, and where its files live."""
+
+    problem: str
+    seed: int
+    runs: Path  # where the run directories are (~/morl-runs)
+
+    @property
+    def name(self) -> str:
+        return f"reproduce-{self.problem}-seed{self.seed}"
+
+    @property
+    def run_dir(self) -> Path:  # reproduce.py's default run directory
+        return self.runs / self.name
+
+    @property
+    def carry_dir(self) -> Path:
+        return INFLIGHT / self.name
+
+    def finished(self) -> bool:
+        """A record of this run at the paper budget is committed and nothing is in flight."""
+        record = RESULTS / f"{self.name}.json"
+        return record.is_file() and json.loads(record.read_text())["paper_budget"] and not self.carry_dir.exists()
+
+
+def parse_job(text: str) -> tuple[str, int]:
+    problem, _, seed = text.partition(":")
+    try:
+        return problem, int(seed or 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"job {text!r}: expected PROBLEM:SEED, e.g. MO-Ant-v2:0") from None
+
+
+LOG: list[Path] = []  # the log file, set by main
+CARRY_NOW: list[int] = []  # a SIGUSR1 asks for a carry at once (before a session's end)
+
+
+def log(message: str) -> None:
+    with open(LOG[0], "a", encoding="utf-8") as out:
+        out.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
+
+
+def git(*args: str, check: bool = True) -> str:
+    done = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, check=False)
+    if check and done.returncode:
+        raise RuntimeError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def commit(paths: list[Path], message: str, enabled: bool) -> None:
+    """Commit ``paths`` only (``git commit --only``): the rest of the index and work tree is left
+    alone. A busy index (a person committing at the same moment) is retried a few times."""
+    if not enabled:
+        return
+    relative = [str(p.relative_to(REPO)) for p in paths]
+    error = ""
+    for attempt in range(5):
+        added = subprocess.run(["git", "-C", str(REPO), "add", "-A", "--", *relative], capture_output=True, text=True)
+        if added.returncode == 0:
+            unchanged = subprocess.run(["git", "-C", str(REPO), "diff", "--cached", "--quiet", "HEAD", "--", *relative])
+            if unchanged.returncode == 0:
+                return
+            done = subprocess.run(["git", "-C", str(REPO), "commit", "-q", "--only", "-m", message, "--", *relative],
+                                  capture_output=True, text=True)  # fmt: skip
+            if done.returncode == 0:
+                log(f"committed {git('rev-parse', '--short', 'HEAD')}: {message.splitlines()[0]}")
+                return
+            error = done.stderr
+        else:
+            error = added.stderr
+        time.sleep(5 + 10 * attempt)  # the index is locked while someone else commits
+    log(f"commit failed, left for the next carry: {error.strip()}")
+
+
+def pinned_code(job: Job, pin: str | None) -> tuple[str, Path]:
+    """The commit the run trains on (pinned at its first start) and a clone of it."""
+    pin_file = job.carry_dir / "PINNED"
+    commit_id = pin_file.read_text().strip() if pin_file.is_file() else git("rev-parse", pin or "HEAD")
+    job.carry_dir.mkdir(parents=True, exist_ok=True)
+    pin_file.write_text(commit_id + "\n")
+    code = job.runs / f"code-{commit_id[:12]}"
+    if not (code / ".git").is_dir():
+        subprocess.run(["git", "clone", "-q", str(REPO), str(code)], check=True)
+        subprocess.run(["git", "-C", str(code), "checkout", "-q", commit_id], check=True)
+    return commit_id, code
+
+
+def bring_back(job: Job) -> None:
+    """A fresh machine: the run directory starts from the carried checkpoint."""
+    if (job.run_dir / "checkpoint.pt").is_file() or not (job.carry_dir / "checkpoint.pt").is_file():
+        return
+    job.run_dir.mkdir(parents=True, exist_ok=True)
+    for name in CARRIED:
+        if (job.carry_dir / name).is_file():
+            shutil.copyfile(job.carry_dir / name, job.run_dir / name)
+    log(f"{job.name}: run directory restored from the carried checkpoint")
+
+
+def carry(job: Job, enabled: bool) -> None:
+    """Copy the checkpoint (written atomically by the run: a copy is whole) and the metrics' whole
+    lines into the carry directory, each replaced atomically, and commit them."""
+    if not (job.run_dir / "checkpoint.pt").is_file():
+        return
+    for name in CARRIED:
+        source, target = job.run_dir / name, job.carry_dir / name
+        if not source.is_file():
+            continue
+        temporary = target.with_name(target.name + ".tmp")
+        data = source.read_bytes()
+        if name.endswith(".jsonl"):
+            data = data[: data.rfind(b"\n") + 1]  # a row being appended is left out
+        temporary.write_bytes(data)
+        os.replace(temporary, target)
+    rows = (job.carry_dir / "metrics.jsonl").read_text().splitlines()
+    step = json.loads(rows[-1])["step"] if rows else 0
+    hv = next((json.loads(r)["eval/hypervolume"] for r in reversed(rows) if '"eval/hypervolume"' in r), None)
+    at = f", last periodic HV {hv:.4g}" if hv is not None else ""
+    commit([job.carry_dir], f"Reproduction in flight: {job.name} carried at {step:,} env steps{at}", enabled)
+
+
+def finish(job: Job, code: Path, enabled: bool) -> None:
+    """Copy the record and front, draw the front, export the pretrained model, drop the carry."""
+    python = sys.executable
+    paths = []
+    for suffix in (".json", "-front.json"):
+        shutil.copyfile(code / "benchmarks" / "results" / f"{job.name}{suffix}", RESULTS / f"{job.name}{suffix}")
+        paths.append(RESULTS / f"{job.name}{suffix}")
+    png = RESULTS / f"{job.name}-front.png"
+    subprocess.run([python, "-m", "morl", "evaluate", str(paths[1]), "--plot", str(png)], check=True,
+                   cwd=REPO, capture_output=True)  # fmt: skip
+    paths.append(png)
+    record = json.loads(paths[0].read_text())
+    seeds = sorted(
+        int(p.name.rsplit("seed", 1)[1]) for p in job.runs.glob(f"reproduce-{job.problem}-seed*") if p.is_dir()
+    )
+    model = REPO / "morl" / "data" / "pretrained" / f"{job.problem}.npz"
+    if _shipped_run_hv(model) < record["hypervolume"]:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the repository's code exports
+        done = subprocess.run([python, "benchmarks/export_pretrained.py", job.problem, "--seeds", *map(str, seeds),
+                               "--runs", str(job.runs)], cwd=REPO, env=env, capture_output=True, text=True)  # fmt: skip
+        (job.runs / f"export-{job.name}.log").write_text(done.stdout + done.stderr)
+        if done.returncode == 0:
+            paths.append(model)
+        else:
+            log(f"{job.name}: export failed (see export-{job.name}.log)")
+    shutil.rmtree(job.carry_dir)
+    paths.append(job.carry_dir)
+    message = (f"Reproduction finished: {job.name}, HV {record['hypervolume']:.4g} ({record['verdict']}), "
+               f"{record['train_wall_clock_s'] / 3600:.1f} h of training\n\nRecord, front and plot; "
+               f"{'pretrained model exported; ' if model in paths else ''}the carried checkpoint removed. "
+               "Written by benchmarks/long_runs.py; the README rows are not written yet.")  # fmt: skip
+    commit(paths, message, enabled)
+
+
+def _shipped_run_hv(model: Path) -> float:
+    """The hypervolume of the run a shipped model came from (-inf when none ships)."""
+    if not model.is_file():
+        return float("-inf")
+    from morl.zoo import PretrainedParetoSet
+
+    return float(PretrainedParetoSet.load(model).provenance["hypervolume_of_the_run"])
+
+
+def run(job: Job, args: argparse.Namespace) -> bool:
+    """Train ``job`` to its end, carrying its checkpoint; True when it finished."""
+    commit_id, code = pinned_code(job, args.pin)
+    bring_back(job)
+    commit([job.carry_dir / "PINNED"], f"Reproduction in flight: {job.name} pinned at {commit_id[:12]}", args.commit)
+    command = ["nice", "-n", "10", sys.executable, str(code / "benchmarks" / "reproduce.py"), job.problem,
+               "--seed", str(job.seed), *(["--steps", str(args.steps)] if args.steps else []),
+               *(["--out", str(job.run_dir)] if job.runs != DEFAULT_RUNS else [])]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    log(f"{job.name}: training on {commit_id[:12]}")
+    with open(job.runs / f"{job.name}.log", "ab") as out:
+        process = subprocess.Popen(command, cwd=code, env=env, stdout=out, stderr=subprocess.STDOUT)
+        last = time.monotonic()
+        while process.poll() is None:
+            time.sleep(10)
+            if time.monotonic() - last >= args.carry_every or CARRY_NOW:
+                CARRY_NOW.clear()
+                carry(job, args.commit)
+                last = time.monotonic()
+    if process.returncode != 0:
+        log(f"{job.name}: reproduce.py exited {process.returncode} (see {job.name}.log)")
+        carry(job, args.commit)
+        return False
+    finish(job, code, args.commit)
+    log(f"{job.name}: finished")
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("jobs", nargs="+", type=parse_job, help="PROBLEM:SEED, run in this order")
+    parser.add_argument("--carry-every", type=float, default=1800.0, help="seconds between carried checkpoints")
+    parser.add_argument("--pin", help="commit a run that has none pinned trains on (default HEAD)")
+    parser.add_argument("--no-commit", dest="commit", action="store_false", help="carry without committing")
+    parser.add_argument("--runs", type=Path, default=DEFAULT_RUNS, help="run directories' parent")
+    parser.add_argument("--steps", type=int, help="a trial of the machinery at this budget (not a reproduction)")
+    args = parser.parse_args()
+    if args.carry_every <= 0:
+        parser.error(f"--carry-every must be positive, got {args.carry_every}")
+    args.runs.mkdir(parents=True, exist_ok=True)
+    LOG.append(args.runs / "long_runs.log")
+    signal.signal(signal.SIGUSR1, lambda number, frame: CARRY_NOW.append(number))
+    for problem, seed in args.jobs:
+        job = Job(problem, seed, args.runs)
+        if job.finished():
+            log(f"{job.name}: already finished")
+            continue
+        if not run(job, args):
+            sys.exit(1)
+    log("queue done")
+
+
+if __name__ == "__main__":
+    main()
