@@ -7,8 +7,9 @@ Why: a session ends after three hours, and the next one may start on a fresh mac
 ``benchmarks/inflight/<run>/`` and committed (those paths only: whatever else is staged or edited
 in the work tree stays as it is); started again on a fresh machine, this script continues each run
 from its last carried checkpoint, losing at most one carry interval of training. A run keeps the
-commit it started on (``inflight/<run>/PINNED``; the code is cloned from this repository at that
-commit), so its record names the one commit that trained it however many machines it crossed.
+commit it started on (``inflight/<run>/run.json``, which names it, the versions and the command;
+the code is cloned from this repository at that commit), so its record names the one commit that
+trained it however many machines it crossed.
 
 A finished run's record and front are copied into ``benchmarks/results/`` and the front drawn;
 its pretrained model is exported (``export_pretrained.py``, best of the seeds whose run
@@ -49,6 +50,13 @@ class Job:
     problem: str
     seed: int
     runs: Path  # where the run directories are (~/morl-runs)
+    steps: int | None = None  # a trial's budget (None: the paper's)
+
+    @property
+    def extra(self) -> list[str]:
+        """reproduce.py's arguments beyond problem and seed."""
+        steps = ["--steps", str(self.steps)] if self.steps else []
+        return steps + (["--out", str(self.run_dir)] if self.runs != DEFAULT_RUNS else [])
 
     @property
     def name(self) -> str:
@@ -119,10 +127,18 @@ def commit(paths: list[Path], message: str, enabled: bool) -> None:
 
 def pinned_code(job: Job, pin: str | None) -> tuple[str, Path]:
     """The commit the run trains on (pinned at its first start) and a clone of it."""
-    pin_file = job.carry_dir / "PINNED"
-    commit_id = pin_file.read_text().strip() if pin_file.is_file() else git("rev-parse", pin or "HEAD")
-    job.carry_dir.mkdir(parents=True, exist_ok=True)
-    pin_file.write_text(commit_id + "\n")
+    pin_file = job.carry_dir / "run.json"
+    if pin_file.is_file():
+        commit_id = json.loads(pin_file.read_text())["git_commit"]
+    else:
+        from morl.versions import versions
+
+        commit_id = git("rev-parse", pin or "HEAD")
+        job.carry_dir.mkdir(parents=True, exist_ok=True)
+        command = " ".join(["python benchmarks/reproduce.py", job.problem, "--seed", str(job.seed), *job.extra])
+        header = {"git_commit": commit_id, "versions": {**versions(), "git_commit": commit_id}, "command": command,
+                  "note": "a run in flight: its latest checkpoint, carried by benchmarks/long_runs.py"}  # fmt: skip
+        pin_file.write_text(json.dumps(header, indent=1) + "\n")
     code = job.runs / f"code-{commit_id[:12]}"
     if not (code / ".git").is_dir():
         subprocess.run(["git", "clone", "-q", str(REPO), str(code)], check=True)
@@ -210,10 +226,9 @@ def run(job: Job, args: argparse.Namespace) -> bool:
     """Train ``job`` to its end, carrying its checkpoint; True when it finished."""
     commit_id, code = pinned_code(job, args.pin)
     bring_back(job)
-    commit([job.carry_dir / "PINNED"], f"Reproduction in flight: {job.name} pinned at {commit_id[:12]}", args.commit)
+    commit([job.carry_dir / "run.json"], f"Reproduction in flight: {job.name} pinned at {commit_id[:12]}", args.commit)
     command = ["nice", "-n", "10", sys.executable, str(code / "benchmarks" / "reproduce.py"), job.problem,
-               "--seed", str(job.seed), *(["--steps", str(args.steps)] if args.steps else []),
-               *(["--out", str(job.run_dir)] if job.runs != DEFAULT_RUNS else [])]  # fmt: skip
+               "--seed", str(job.seed), *job.extra]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(code)}
     log(f"{job.name}: training on {commit_id[:12]}")
     with open(job.runs / f"{job.name}.log", "ab") as out:
@@ -249,7 +264,7 @@ def main() -> None:
     LOG.append(args.runs / "long_runs.log")
     signal.signal(signal.SIGUSR1, lambda number, frame: CARRY_NOW.append(number))
     for problem, seed in args.jobs:
-        job = Job(problem, seed, args.runs)
+        job = Job(problem, seed, args.runs, args.steps)
         if job.finished():
             log(f"{job.name}: already finished")
             continue
