@@ -3,8 +3,8 @@ checkpoint through the repository so that a run started on one machine continues
 
 Why: a session ends after three hours, and the next one may start on a fresh machine whose
 ``~/morl-runs`` is empty (an MO-Ant-v2 run 39 M steps into its 48 M was lost that way). So every
-``--carry-every`` seconds the run's checkpoint and metrics are copied into
-``benchmarks/inflight/<run>/`` and committed (those paths only: whatever else is staged or edited
+``--carry-every`` seconds (longer for checkpoints over 4 MB) the run's checkpoint and metrics are
+copied into ``benchmarks/inflight/<run>/`` and committed (those paths only: whatever else is staged or edited
 in the work tree stays as it is); started again on a fresh machine, this script continues each run
 from its last carried checkpoint, losing at most one carry interval of training. A run keeps the
 commit it started on (``inflight/<run>/run.json``, which names it, the versions and the command;
@@ -40,6 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 INFLIGHT = REPO / "benchmarks" / "inflight"
 DEFAULT_RUNS = Path.home() / "morl-runs"  # reproduce.py's default parent of run directories
+CARRY_MB = 4.0  # a bigger checkpoint is carried proportionally less often
 CARRIED = ("checkpoint.pt", "config.json", "metrics.jsonl")  # all a resume needs
 
 
@@ -179,6 +180,15 @@ def carry(job: Job, enabled: bool) -> None:
     commit([job.carry_dir], f"Reproduction in flight: {job.name} carried at {step:,} env steps{at}", enabled)
 
 
+def interval(job: Job, carry_every: float) -> float:
+    """Seconds between carries: ``carry_every``, longer for a big checkpoint (Humanoid's is about
+    8 MB with its optimiser state, and every carry stays in the repository's history): at most
+    ~4 MB of checkpoint committed per carry interval (``carry_every``)."""
+    checkpoint = job.run_dir / "checkpoint.pt"
+    size_mb = checkpoint.stat().st_size / 2**20 if checkpoint.is_file() else 0.0
+    return carry_every * max(1.0, size_mb / CARRY_MB)
+
+
 def finish(job: Job, code: Path, enabled: bool) -> None:
     """Copy the record and front, draw the front, export the pretrained model, drop the carry."""
     python = sys.executable
@@ -236,7 +246,7 @@ def run(job: Job, args: argparse.Namespace) -> bool:
         last = time.monotonic()
         while process.poll() is None:
             time.sleep(10)
-            if time.monotonic() - last >= args.carry_every or CARRY_NOW:
+            if time.monotonic() - last >= interval(job, args.carry_every) or CARRY_NOW:
                 CARRY_NOW.clear()
                 carry(job, args.commit)
                 last = time.monotonic()
@@ -252,7 +262,7 @@ def run(job: Job, args: argparse.Namespace) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("jobs", nargs="+", type=parse_job, help="PROBLEM:SEED, run in this order")
-    parser.add_argument("--carry-every", type=float, default=1800.0, help="seconds between carried checkpoints")
+    parser.add_argument("--carry-every", type=float, default=1800.0, help="seconds between carries (4 MB or less)")
     parser.add_argument("--pin", help="commit a run that has none pinned trains on (default HEAD)")
     parser.add_argument("--no-commit", dest="commit", action="store_false", help="carry without committing")
     parser.add_argument("--runs", type=Path, default=DEFAULT_RUNS, help="run directories' parent")
