@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -30,7 +28,7 @@ from pathlib import Path
 import morl
 from morl.agents import AGENTS, get_agent
 from morl.evaluation import FrontResult
-from morl.versions import versions
+from morl.versions import machine, versions
 
 # The authors' shipped runs (9 seeds each, HV at reference point 0): mean, std, min, max; hours.
 AUTHORS = {
@@ -100,7 +98,7 @@ def main() -> None:
         "training_env_steps": agent.env_steps,
         "evaluation_env_steps_during_training": agent.run.eval_env_steps,
         "protocol": result.protocol.describe(),
-        "machine": f"{os.cpu_count()} cores, python {platform.python_version()}",
+        "machine": machine(),
     }
     ours = results / f"reproduce-{args.problem}-seed{args.seed}.json"
     if args.agent != "hyper-morl" and ours.is_file():

@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import os
+import platform
 import subprocess
+import sys
 from pathlib import Path
+
+# The instruction sets that pick different floating-point kernels in numpy, torch and MuJoCo's
+# compiler output: two machines that differ here can run one seed's training to different results.
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
 
 
 def _version(package: str) -> str:
@@ -44,4 +51,40 @@ def versions() -> dict[str, str]:
     commit = git_commit()
     if commit is not None:
         found["git_commit"] = commit
+    return found
+
+
+def _cpu_info() -> tuple[str, list[str]]:
+    """The CPU's model name and which of :data:`SIMD_FLAGS` it has, from ``/proc/cpuinfo`` (Linux);
+    elsewhere ``platform.processor()`` and no flags."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or "unknown", []
+    model, flags = "unknown", set[str]()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "model name" and model == "unknown":
+            model = value.strip()
+        elif key == "flags" and not flags:
+            flags = set(value.split())
+    return model, [f for f in SIMD_FLAGS if f in flags]
+
+
+def machine() -> dict[str, object]:
+    """What a result's arithmetic depends on beyond the versions: cores, CPU model, its SIMD
+    instruction sets, the platform, python, and (when torch is already loaded) the SIMD level torch
+    dispatches to.
+
+    One seed's training is bit-for-bit repeatable on one machine, but the same seed and commit on
+    another CPU can take other float paths and end elsewhere (an Ant run of this project did); this
+    is what a reader needs to tell those apart. Torch is not imported for it.
+    """
+    model, flags = _cpu_info()
+    found: dict[str, object] = {"cores": os.cpu_count(), "cpu": model, "simd": flags,
+                                "platform": platform.platform(), "python": platform.python_version()}  # fmt: skip
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        found["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     return found

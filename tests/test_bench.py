@@ -65,6 +65,7 @@ def test_a_tiny_bench_end_to_end_with_its_report_and_skip_on_rerun(tmp_path: Pat
         assert record["training_env_steps"] <= 6000 and record["metrics"]["hypervolume"] >= 0
         assert record["config"]["workers"] == 1 and record["config"]["update_threads"] >= 1  # a share of the cores
         assert record["versions"]["morl"] and record["machine"]["cores"] and record["trajectory"]
+        assert record["machine"]["cpu"] and "torch_cpu_capability" in record["machine"]  # float paths differ by CPU
         assert record["config"]["steps_per_env"] == 64  # the file's and --set's overrides reached the config
         evaluation = record["evaluation"]  # every evaluated policy: the grid's 4+1 preferences
         assert len(evaluation["preferences"]) == len(evaluation["returns"]) >= len(record["front"])

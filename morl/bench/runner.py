@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from typing import Any
 from morl.agents import get_agent
 from morl.bench.plan import BenchRun, describe_run, resources, write_plan
 from morl.io import atomic_write_text, writable_directory
-from morl.versions import versions
+from morl.versions import machine, versions
 
 RECORD_FORMAT = "morl.bench_record"
 
@@ -79,6 +78,7 @@ def run_one(run: BenchRun, out: Path, share: dict[str, int], command: str) -> di
         record = {**base, "status": "failed", "agent": run.agent, "problem": run.problem, "seed": run.seed,
                   "error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()[-4000:],
                   "seconds_before_failing": time.time() - start}  # fmt: skip
+    record["machine"] = machine()  # again now that the agent has loaded torch: its SIMD level
     write_record(out, run, record)
     return record
 
@@ -93,10 +93,14 @@ def write_record(out: Path, run: BenchRun, record: dict[str, Any]) -> None:
 def provenance(run: BenchRun, command: str) -> dict[str, Any]:
     """What heads every record: format, the commit, versions and command, the run, the machine."""
     produced_by = versions()
-    return {"format": RECORD_FORMAT, "git_commit": produced_by.get("git_commit"), "versions": produced_by,
-            "command": command, "run": describe_run(run),
-            "machine": {"cores": os.cpu_count(), "platform": platform.platform(),
-                        "python": platform.python_version()}}  # fmt: skip
+    return {
+        "format": RECORD_FORMAT,
+        "git_commit": produced_by.get("git_commit"),
+        "versions": produced_by,
+        "command": command,
+        "run": describe_run(run),
+        "machine": machine(),
+    }
 
 
 def failed_record(run: BenchRun, error: str, command: str = "") -> dict[str, Any]:

@@ -1,0 +1,32 @@
+"""Provenance helpers: what every result file records about the code and the machine."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from morl.versions import SIMD_FLAGS, machine, versions
+
+
+def test_machine_names_the_cpu_and_its_simd_sets() -> None:
+    import torch
+
+    found = machine()
+    assert found["cores"] and isinstance(found["cpu"], str) and found["cpu"]
+    simd = found["simd"]
+    assert isinstance(simd, list) and set(simd) <= set(SIMD_FLAGS)
+    assert found["torch_cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+
+
+def test_versions_and_machine_do_not_import_torch() -> None:
+    """Reporting provenance from a torch-free process (the zoo, ``morl evaluate``) stays torch-free:
+    the torch capability is recorded only where torch is already loaded."""
+    code = ("import sys, morl.versions as v; m = v.machine(); v.versions(); "
+            "print('torch' in sys.modules, 'torch_cpu_capability' in m)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
+def test_versions_name_the_packages_that_change_results() -> None:
+    found = versions()
+    assert set(found) >= {"morl", "mujoco", "torch", "gymnasium", "numpy"}
