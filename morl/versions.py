@@ -72,10 +72,45 @@ def _cpu_info() -> tuple[str, list[str]]:
     return model, [f for f in SIMD_FLAGS if f in flags]
 
 
+_CORENAME_SYMBOLS = ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename64_",
+                     "openblas_get_corename")  # fmt: skip
+
+
+def numpy_blas_core() -> str | None:
+    """The kernel family numpy's OpenBLAS picked for this CPU (``Haswell``, ``SkylakeX``, ``Zen``,
+    ...), or None when numpy does not link a loaded OpenBLAS (or not on Linux).
+
+    OpenBLAS chooses its kernels at load time from the CPU, and another kernel family changes
+    numpy's matrix products in the last bits, which changes a training run from its first update
+    (measured: ``OPENBLAS_CORETYPE=Prescott`` against this machine's default on 500 k Ant steps).
+    """
+    import ctypes
+
+    import numpy  # noqa: F401  (loads numpy's OpenBLAS)
+
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return None
+    libraries = sorted({line.split()[-1] for line in maps.splitlines() if "openblas" in line.lower() and "/" in line})
+    for library in libraries:
+        try:
+            handle = ctypes.CDLL(library)
+        except OSError:
+            continue
+        for symbol in _CORENAME_SYMBOLS:
+            function = getattr(handle, symbol, None)
+            if function is not None:
+                function.restype = ctypes.c_char_p
+                name: bytes | None = function()
+                return name.decode() if name else None
+    return None
+
+
 def machine() -> dict[str, object]:
     """What a result's arithmetic depends on beyond the versions: cores, CPU model, its SIMD
-    instruction sets, the platform, python, and (when torch is already loaded) the SIMD level torch
-    dispatches to.
+    instruction sets, the kernels numpy's OpenBLAS picked, the platform, python, and (when torch is
+    already loaded) the SIMD level torch dispatches to.
 
     One seed's training is bit-for-bit repeatable on one machine, but the same seed and commit on
     another CPU can take other float paths and end elsewhere (an Ant run of this project did); this
@@ -83,7 +118,8 @@ def machine() -> dict[str, object]:
     """
     model, flags = _cpu_info()
     found: dict[str, object] = {"cores": os.cpu_count(), "cpu": model, "simd": flags,
-                                "platform": platform.platform(), "python": platform.python_version()}  # fmt: skip
+                                "numpy_blas_core": numpy_blas_core(), "platform": platform.platform(),
+                                "python": platform.python_version()}  # fmt: skip
     torch = sys.modules.get("torch")
     if torch is not None:
         found["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import platform
 import subprocess
 import sys
 
-from morl.versions import SIMD_FLAGS, machine, versions
+import pytest
+
+from morl.versions import SIMD_FLAGS, machine, numpy_blas_core, versions
 
 
 def test_machine_names_the_cpu_and_its_simd_sets() -> None:
@@ -30,3 +34,18 @@ def test_versions_and_machine_do_not_import_torch() -> None:
 def test_versions_name_the_packages_that_change_results() -> None:
     found = versions()
     assert set(found) >= {"morl", "mujoco", "torch", "gymnasium", "numpy"}
+
+
+def test_numpy_blas_core_follows_the_kernels_openblas_picked() -> None:
+    """The recorded kernel family is the one OpenBLAS runs: forcing another (which changes a
+    training run's arithmetic) changes what is recorded."""
+    if platform.machine() != "x86_64" or numpy_blas_core() is None:
+        pytest.skip("numpy links no OpenBLAS with x86 kernel families here")
+    code = "from morl.versions import numpy_blas_core; print(numpy_blas_core())"
+    names = {}
+    for coretype in ("Haswell", "Prescott"):
+        env = {**os.environ, "OPENBLAS_CORETYPE": coretype}
+        names[coretype] = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                         check=True, env=env).stdout.strip()  # fmt: skip
+    assert names["Haswell"] == "Haswell" and names["Prescott"] not in ("Haswell", "", "None")
+    assert machine()["numpy_blas_core"] == numpy_blas_core()
