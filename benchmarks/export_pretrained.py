@@ -6,7 +6,10 @@ by default) and writes ``morl/data/pretrained/<problem>.npz``: the hypernetwork'
 (``morl.zoo.PretrainedParetoSet``), the observation statistics and the provenance (the run's
 commit, versions, command, budget, seed and hypervolume; the exporting commit and command; the
 exported model's own hypervolume on the paper protocol; its returns on three preferences, which
-the test suite checks).
+the test suite checks). A model that falls more than ``morl.zoo.MODEL_HV_TOLERANCE`` below its
+run's hypervolume, or whose saved file does not replay its recorded returns exactly, is refused
+(exit status 1, nothing written): ``long_runs.py`` then commits the run's results without a model,
+and the shipped one (if any) stays as it was.
 Usage: python benchmarks/export_pretrained.py MO-Swimmer-v2 [--seeds 0 1 2] [--runs DIR]
 """
 
@@ -15,13 +18,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 import morl
 from morl.versions import versions
-from morl.zoo import DATA, PretrainedParetoSet
+from morl.zoo import DATA, MODEL_HV_TOLERANCE, PretrainedParetoSet
 
 RECORDED = {2: [[1.0, 0.0], [0.5, 0.5], [0.2, 0.8]], 3: [[1.0, 0.0, 0.0], [0.4, 0.3, 0.3], [0.1, 0.2, 0.7]]}
 
@@ -72,11 +77,29 @@ def main() -> None:
     provenance["recorded"] = {"preferences": preferences.tolist(),
                               "returns": model.evaluate(preferences).returns.tolist()}  # fmt: skip
     model.provenance = provenance
+    check(model, provenance)
     DATA.mkdir(parents=True, exist_ok=True)
     out = DATA / f"{problem}.npz"
     model.save(out)
     print(json.dumps({k: v for k, v in provenance.items() if k != "run_versions"}, indent=1))
     print(f"written {out} ({out.stat().st_size / 1024:.0f} KiB)")
+
+
+def check(model: PretrainedParetoSet, provenance: dict[str, Any]) -> None:
+    """Refuse a model the test suite would fail: its hypervolume too far below the run's, or its
+    saved file not replaying the recorded returns exactly (what ``tests/test_zoo.py`` checks,
+    there with a tolerance for other machines' float paths)."""
+    run_hv, model_hv = provenance["hypervolume_of_the_run"], provenance["hypervolume_of_the_model"]
+    if model_hv < (1.0 - MODEL_HV_TOLERANCE) * run_hv:
+        raise SystemExit(f"not exported: the model's hypervolume {model_hv:.6g} is more than "
+                         f"{MODEL_HV_TOLERANCE:.0%} below its run's {run_hv:.6g}")  # fmt: skip
+    recorded = provenance["recorded"]
+    with tempfile.TemporaryDirectory() as scratch:
+        model.save(Path(scratch) / "model.npz")
+        replayed = PretrainedParetoSet.load(Path(scratch) / "model.npz").evaluate(np.asarray(recorded["preferences"]))
+    if not np.array_equal(replayed.returns, np.asarray(recorded["returns"])):
+        raise SystemExit(f"not exported: the saved model's returns {replayed.returns.tolist()} differ from "
+                         f"those just recorded {recorded['returns']}")  # fmt: skip
 
 
 if __name__ == "__main__":
