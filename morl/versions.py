@@ -112,7 +112,7 @@ def machine() -> dict[str, object]:
     instruction sets, the kernels numpy's OpenBLAS picked, the platform, python, and (when torch is
     already loaded) the SIMD level torch dispatches to.
 
-    One seed's training is bit-for-bit repeatable on one machine, but the same seed and commit on
+    One seed's training is bit-for-bit repeatable on one machine, but the same seed and arithmetic on
     another CPU can take other float paths and end elsewhere (an Ant run of this project did); this
     is what a reader needs to tell those apart. Torch is not imported for it.
     """
