@@ -192,13 +192,16 @@ def interval(job: Job, carry_every: float) -> float:
 def finish(job: Job, code: Path, enabled: bool) -> None:
     """Copy the record and front, draw the front, export the pretrained model, drop the carry."""
     python = sys.executable
+    # this repository's code draws and exports (the venv's morl may be installed from elsewhere:
+    # an export through it wrote its model into that other checkout)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     paths = []
     for suffix in (".json", "-front.json"):
         shutil.copyfile(code / "benchmarks" / "results" / f"{job.name}{suffix}", RESULTS / f"{job.name}{suffix}")
         paths.append(RESULTS / f"{job.name}{suffix}")
     png = RESULTS / f"{job.name}-front.png"
     subprocess.run([python, "-m", "morl", "evaluate", str(paths[1]), "--plot", str(png)], check=True,
-                   cwd=REPO, capture_output=True)  # fmt: skip
+                   cwd=REPO, env=env, capture_output=True)  # fmt: skip
     paths.append(png)
     record = json.loads(paths[0].read_text())
     # every seed with a recorded result, so the model's provenance compares them all; the best is
@@ -209,7 +212,6 @@ def finish(job: Job, code: Path, enabled: bool) -> None:
     )  # fmt: skip
     model = REPO / "morl" / "data" / "pretrained" / f"{job.problem}.npz"
     if _shipped_run_hv(model) < record["hypervolume"]:
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the repository's code exports
         done = subprocess.run([python, "benchmarks/export_pretrained.py", job.problem, "--seeds", *map(str, seeds),
                                "--runs", str(job.runs)], cwd=REPO, env=env, capture_output=True, text=True)  # fmt: skip
         (job.runs / f"export-{job.name}.log").write_text(done.stdout + done.stderr)
