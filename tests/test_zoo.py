@@ -23,7 +23,7 @@ SHIPPED = available()
 def test_models_ship_with_the_package_actor_only() -> None:
     """A shipped file holds the hypernetwork of the actor and the observation statistics, nothing
     else (no critic, no optimiser state), so it weighs what those arrays weigh: about 300 KiB for
-    most robots, about 1.3 MB for Humanoid, whose actor reads 376 observations. A fixed size cap
+    most robots, about 1 MB for Humanoid, whose actor reads 376 observations. A fixed size cap
     would have to grow with the robot; this holds for every one."""
     assert {"MO-Swimmer-v2", "MO-HalfCheetah-v2"} <= set(SHIPPED)
     for name in SHIPPED:
