@@ -28,7 +28,8 @@ FORMAT_VERSION = 1
 DATA = Path(__file__).parent / "data" / "pretrained"
 # How far below its run's hypervolume a shipped model may fall. The model runs the hypernetwork in
 # numpy float32 where the run evaluated in torch; over 1000-step episodes the tiny action
-# differences grow (Ant: 0.56 %). More than this means the export lost something, not rounding.
+# differences grow (Ant: 0.56 %). Further off, the shipped model would not be the Pareto set its
+# provenance describes: export refuses it and the test fails.
 MODEL_HV_TOLERANCE = 0.01
 
 
