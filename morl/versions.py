@@ -80,9 +80,11 @@ def numpy_blas_core() -> str | None:
     """The kernel family numpy's OpenBLAS picked for this CPU (``Haswell``, ``SkylakeX``, ``Zen``,
     ...), or None when numpy does not link a loaded OpenBLAS (or not on Linux).
 
-    OpenBLAS chooses its kernels at load time from the CPU, and another kernel family changes
-    numpy's matrix products in the last bits, which changes a training run from its first update
-    (measured: ``OPENBLAS_CORETYPE=Prescott`` against this machine's default on 500 k Ant steps).
+    OpenBLAS chooses its kernels at load time from the CPU unless ``OPENBLAS_CORETYPE`` forces a
+    family (the project's development machines set ``Haswell``; left alone, OpenBLAS picks
+    ``SkylakeX`` on their AVX-512 EPYC), and another kernel family changes numpy's matrix products
+    in the last bits, which changes a training run from its first update (measured:
+    ``OPENBLAS_CORETYPE=Prescott`` against ``Haswell`` on 500 k Ant steps).
     """
     import ctypes
 
@@ -107,10 +109,22 @@ def numpy_blas_core() -> str | None:
     return None
 
 
+# Environment variables that choose kernels, blocking or threads of the numeric libraries.
+ARITHMETIC_ENVIRONMENT = ("OPENBLAS_", "GOTO", "OMP_", "MKL_", "KMP_", "ATEN_CPU_CAPABILITY", "MUJOCO_")
+
+
+def arithmetic_environment() -> dict[str, str]:
+    """The set environment variables that steer numpy's, torch's or MuJoCo's numeric kernels
+    (``OPENBLAS_CORETYPE``, ``OMP_NUM_THREADS``, ``ATEN_CPU_CAPABILITY``, ...): a machine image may
+    set them, and then two machines of one CPU model still compute differently."""
+    return {key: value for key, value in sorted(os.environ.items()) if key.startswith(ARITHMETIC_ENVIRONMENT)}
+
+
 def machine() -> dict[str, object]:
     """What a result's arithmetic depends on beyond the versions: cores, CPU model, its SIMD
-    instruction sets, the kernels numpy's OpenBLAS picked, the platform, python, and (when torch is
-    already loaded) the SIMD level torch dispatches to.
+    instruction sets, the kernels numpy's OpenBLAS picked, the environment variables that steer the
+    numeric libraries, the platform, python, and (when torch is already loaded) the SIMD level torch
+    dispatches to.
 
     One seed's training is bit-for-bit repeatable on one machine, but the same seed and arithmetic on
     another CPU can take other float paths and end elsewhere (an Ant run of this project did); this
@@ -118,7 +132,8 @@ def machine() -> dict[str, object]:
     """
     model, flags = _cpu_info()
     found: dict[str, object] = {"cores": os.cpu_count(), "cpu": model, "simd": flags,
-                                "numpy_blas_core": numpy_blas_core(), "platform": platform.platform(),
+                                "numpy_blas_core": numpy_blas_core(), "environment": arithmetic_environment(),
+                                "platform": platform.platform(),
                                 "python": platform.python_version()}  # fmt: skip
     torch = sys.modules.get("torch")
     if torch is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -9,7 +10,7 @@ import sys
 
 import pytest
 
-from morl.versions import SIMD_FLAGS, machine, numpy_blas_core, versions
+from morl.versions import SIMD_FLAGS, arithmetic_environment, machine, numpy_blas_core, versions
 
 
 def test_machine_names_the_cpu_and_its_simd_sets() -> None:
@@ -49,3 +50,17 @@ def test_numpy_blas_core_follows_the_kernels_openblas_picked() -> None:
                                          check=True, env=env).stdout.strip()  # fmt: skip
     assert names["Haswell"] == "Haswell" and names["Prescott"] not in ("Haswell", "", "None")
     assert machine()["numpy_blas_core"] == numpy_blas_core()
+
+
+def test_machine_records_the_variables_that_steer_the_numeric_kernels() -> None:
+    """A machine image may force OpenBLAS's kernel family or thread counts through the environment
+    (this project's machines set ``OPENBLAS_CORETYPE``): the record says which are set, and only
+    those."""
+    code = "import json; from morl.versions import machine; print(json.dumps(machine()['environment']))"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENBLAS_", "OMP_", "MKL_"))}
+    env.update({"OPENBLAS_CORETYPE": "Prescott", "OMP_NUM_THREADS": "1", "MORL_UNRELATED": "x"})
+    found = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                      env=env).stdout)  # fmt: skip
+    assert found["OPENBLAS_CORETYPE"] == "Prescott" and found["OMP_NUM_THREADS"] == "1"
+    assert "MORL_UNRELATED" not in found and "PATH" not in found
+    assert machine()["environment"] == arithmetic_environment()
