@@ -19,7 +19,7 @@ who reads the result first.
 
 Usage: python benchmarks/long_runs.py MO-Ant-v2:0 MO-Hopper-v3:0 [--carry-every 1800] [--pin COMMIT] [--no-commit]
 Runs go one at a time, and nothing else should train beside them: a second reproduction started
-beside a Humanoid run on the 2-core machine ran its warm-up at ~220 env-steps/s (~8k alone) and cut
+beside a Humanoid run on the 2-core machine ran its warm-up at ~220 env-steps/s (~9k alone) and cut
 the Humanoid run from ~5.1k to ~1.4k env-steps/s for as long as both ran (their worker processes
 and threads wait on each other's time slices).
 Start it detached (``setsid nohup ... &``) at the start of every session until its queue is done;
