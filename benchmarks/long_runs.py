@@ -17,7 +17,8 @@ directories are on this machine, unless a shipped model of a better run is there
 carried checkpoint is removed; all of it is committed. The README's rows are left to a person,
 who reads the result first.
 
-Usage: python benchmarks/long_runs.py MO-Ant-v2:0 MO-Hopper-v3:0 [--carry-every 1800] [--pin COMMIT] [--no-commit]
+Usage: python benchmarks/long_runs.py MO-Ant-v2:0 MO-Hopper-v3:0 [MO-Hopper-v2:0:authors-code ...]
+           [--carry-every 1800] [--pin COMMIT] [--no-commit]
 Runs go one at a time, and nothing else should train beside them: a second reproduction started
 beside a Humanoid run on the 2-core machine ran its warm-up at ~220 env-steps/s (~9k alone) and cut
 the Humanoid run from ~5.1k to ~1.4k env-steps/s for as long as both ran (their worker processes
@@ -56,16 +57,18 @@ class Job:
     seed: int
     runs: Path  # where the run directories are (~/morl-runs)
     steps: int | None = None  # a trial's budget (None: the paper's)
+    authors_code: bool = False  # Hyper-MORL with the authors' code's deviations (a comparison run)
 
     @property
     def extra(self) -> list[str]:
         """reproduce.py's arguments beyond problem and seed."""
         steps = ["--steps", str(self.steps)] if self.steps else []
-        return steps + (["--out", str(self.run_dir)] if self.runs != DEFAULT_RUNS else [])
+        variant = ["--authors-deviations"] if self.authors_code else []
+        return steps + variant + (["--out", str(self.run_dir)] if self.runs != DEFAULT_RUNS else [])
 
     @property
-    def name(self) -> str:
-        return f"reproduce-{self.problem}-seed{self.seed}"
+    def name(self) -> str:  # reproduce.py's name of the run and its record
+        return f"reproduce-{'authors-code-' if self.authors_code else ''}{self.problem}-seed{self.seed}"
 
     @property
     def run_dir(self) -> Path:  # reproduce.py's default run directory
@@ -81,12 +84,18 @@ class Job:
         return record.is_file() and json.loads(record.read_text())["paper_budget"] and not self.carry_dir.exists()
 
 
-def parse_job(text: str) -> tuple[str, int]:
-    problem, _, seed = text.partition(":")
+def parse_job(text: str) -> tuple[str, int, bool]:
+    """``PROBLEM:SEED``, or ``PROBLEM:SEED:authors-code`` for a run with the authors' code's deviations."""
+    problem, _, rest = text.partition(":")
+    seed, _, variant = rest.partition(":")
     try:
-        return problem, int(seed or 0)
+        if variant not in ("", "authors-code"):
+            raise ValueError(variant)
+        return problem, int(seed or 0), variant == "authors-code"
     except ValueError:
-        raise argparse.ArgumentTypeError(f"job {text!r}: expected PROBLEM:SEED, e.g. MO-Ant-v2:0") from None
+        raise argparse.ArgumentTypeError(
+            f"job {text!r}: expected PROBLEM:SEED or PROBLEM:SEED:authors-code, e.g. MO-Ant-v2:0"
+        ) from None
 
 
 LOG: list[Path] = []  # the log file, set by main
@@ -215,7 +224,8 @@ def finish(job: Job, code: Path, enabled: bool) -> None:
         if not p.stem.endswith("-front")
     )  # fmt: skip
     model = REPO / "morl" / "data" / "pretrained" / f"{job.problem}.npz"
-    if _shipped_run_hv(model) < record["hypervolume"]:
+    # a comparison run with the authors' code's deviations is recorded, not shipped
+    if not job.authors_code and _shipped_run_hv(model) < record["hypervolume"]:
         done = subprocess.run([python, "benchmarks/export_pretrained.py", job.problem, "--seeds", *map(str, seeds),
                                "--runs", str(job.runs)], cwd=REPO, env=env, capture_output=True, text=True)  # fmt: skip
         (job.runs / f"export-{job.name}.log").write_text(done.stdout + done.stderr)
@@ -270,7 +280,8 @@ def run(job: Job, args: argparse.Namespace) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("jobs", nargs="+", type=parse_job, help="PROBLEM:SEED, run in this order")
+    parser.add_argument("jobs", nargs="+", type=parse_job,
+                        help="PROBLEM:SEED (or PROBLEM:SEED:authors-code), run in this order")  # fmt: skip
     parser.add_argument("--carry-every", type=float, default=1800.0, help="seconds between carries (4 MB or less)")
     parser.add_argument("--pin", help="commit a run that has none pinned trains on (default HEAD)")
     parser.add_argument("--no-commit", dest="commit", action="store_false", help="carry without committing")
@@ -282,8 +293,8 @@ def main() -> None:
     args.runs.mkdir(parents=True, exist_ok=True)
     LOG.append(args.runs / "long_runs.log")
     signal.signal(signal.SIGUSR1, lambda number, frame: CARRY_NOW.append(number))
-    for problem, seed in args.jobs:
-        job = Job(problem, seed, args.runs, args.steps)
+    for problem, seed, authors_code in args.jobs:
+        job = Job(problem, seed, args.runs, args.steps, authors_code)
         if job.finished():
             log(f"{job.name}: already finished")
             continue

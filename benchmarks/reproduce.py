@@ -9,6 +9,7 @@ shift). Prints and writes ``benchmarks/results/reproduce-<problem>-seed<S>.json`
 wall-clock time.
 
 Usage: python benchmarks/reproduce.py MO-Swimmer-v2 [--agent hyper-morl] [--seed 0] [--steps N] [--out DIR]
+       [--authors-deviations]
 The run directory defaults to ~/morl-runs/reproduce-<problem>-seed<S> (``reproduce-<agent>-...``
 for another agent; outside the work tree, so a later session on the same machine finds it); a
 killed run resumes when started again with the same arguments. The record names the git commit,
@@ -52,16 +53,24 @@ def main() -> None:
     parser.add_argument(
         "--eval-interval", type=int, help="iterations between evaluations (default 10); does not change training"
     )
+    parser.add_argument("--authors-deviations", action="store_true",
+                        help="hyper-morl as the authors' code ran it (its four deviations; run and record named "
+                        "reproduce-authors-code-...), to set beside the method's run of the same seed")  # fmt: skip
     args = parser.parse_args()
+    if args.authors_deviations and args.agent != "hyper-morl":
+        parser.error(f"--authors-deviations is a hyper-morl setting, not one of {args.agent}")
 
-    overrides: dict[str, int] = {"seed": args.seed}
+    overrides: dict[str, int | bool] = {"seed": args.seed}
+    if args.authors_deviations:
+        overrides["authors_deviations"] = True
     if args.eval_interval:
         overrides["eval_interval"] = args.eval_interval
     if args.steps:
         overrides["total_steps"] = args.steps
     cls = get_agent(args.agent)
     config = cls.config_class.for_problem(args.problem, **overrides)
-    name = ("" if args.agent == "hyper-morl" else f"{args.agent}-") + f"{args.problem}-seed{args.seed}"
+    variant = "authors-code-" if args.authors_deviations else ""
+    name = ("" if args.agent == "hyper-morl" else f"{args.agent}-") + f"{variant}{args.problem}-seed{args.seed}"
     out = Path(args.out or Path.home() / "morl-runs" / f"reproduce-{name}")
     agent = cls(args.problem, config)
     if agent.restore(out):
@@ -82,6 +91,7 @@ def main() -> None:
     summary = {
         **provenance,
         "agent": args.agent,
+        "authors_deviations": args.authors_deviations,
         "problem": args.problem,
         "seed": args.seed,
         "total_steps": config.total_steps,
@@ -101,7 +111,7 @@ def main() -> None:
         "machine": machine(),
     }
     ours = results / f"reproduce-{args.problem}-seed{args.seed}.json"
-    if args.agent != "hyper-morl" and ours.is_file():
+    if (args.agent != "hyper-morl" or args.authors_deviations) and ours.is_file():
         hyper = json.loads(ours.read_text())
         keys = ("hypervolume", "sparsity", "expected_utility", "num_non_dominated", "train_wall_clock_s", "git_commit")
         summary["hyper_morl_same_seed"] = {k: hyper.get(k) for k in keys}

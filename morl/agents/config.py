@@ -23,6 +23,12 @@ class HyperMORLConfig(PPOSettings, AgentConfig):
     embedding_dim: int = setting(10, low=1, help="hypernetwork embedding size d")
     preference_splits: int = setting(5, low=1, help="grid splits of the PSL sampler: K = 6 for m=2 (5), 15 for m=3 (4)")
     learning_rate: float = setting(5e-5, low=0.0, low_open=True, help="Adam step size, both stages, linear decay to 0")
+    # Off: the method as published. On: what the authors' code did, so that a gap to their numbers
+    # can be split into what the method does and what their code did (shared/spec/hyper-morl.md).
+    authors_deviations: bool = setting(False, help="reproduce the authors' code's deviations: in PSL one exploration "
+                                       "noise for all K policies, the observation statistics fed normalised "
+                                       "observations, the last update at rate 0; terminal returns recorded "
+                                       "as 0 in the objective statistics")  # fmt: skip
 
     @classmethod
     def defaults_for(cls, problem: Problem) -> dict[str, Any]:

@@ -142,10 +142,14 @@ def update_stats(stats: RunningMeanStd, batch: np.ndarray) -> None:
 class ReturnNormalizer:
     """Scales each objective by the running std of its discounted return, per env."""
 
-    def __init__(self, num_envs: int, num_objectives: int, gamma: float, stats: RunningMeanStd | None = None) -> None:
+    def __init__(self, num_envs: int, num_objectives: int, gamma: float, stats: RunningMeanStd | None = None,
+                 zero_at_episode_end: bool = False) -> None:  # fmt: skip
+        """``zero_at_episode_end``: record the discounted return of an episode's last step as 0 in
+        the statistics, as the Hyper-MORL authors' code does (a deviation, off by default)."""
         self.gamma = gamma
         self.stats = stats if stats is not None else RunningMeanStd.zeros((num_objectives,))
         self.returns = np.zeros((num_envs, num_objectives))
+        self.zero_at_episode_end = zero_at_episode_end
 
     @property
     def scale(self) -> np.ndarray:
@@ -158,7 +162,8 @@ class ReturnNormalizer:
     def __call__(self, rewards: np.ndarray, episode_end: np.ndarray) -> np.ndarray:
         """Normalised rewards for one batched step; updates the statistics."""
         self.returns = self.returns * self.gamma + rewards
-        update_stats(self.stats, self.returns)
+        recorded = np.where(episode_end[:, None], 0.0, self.returns) if self.zero_at_episode_end else self.returns
+        update_stats(self.stats, recorded)
         self.returns[episode_end] = 0.0
         return np.clip(rewards / self.scale, -CLIP, CLIP)
 
@@ -176,6 +181,8 @@ class ReturnNormalizer:
             returns[t] = running
             running = np.where(episode_end[t][:, None], 0.0, running)
         self.returns = running
+        if self.zero_at_episode_end:
+            returns = np.where(episode_end[:, :, None], 0.0, returns)
         groups = self.stats.groups or 1
         mean0 = np.reshape(self.stats.mean, (groups, m))
         var0 = np.reshape(self.stats.var, (groups, m))
