@@ -21,8 +21,9 @@ Usage: python benchmarks/long_runs.py MO-Ant-v2:0 MO-Hopper-v3:0 [MO-Hopper-v2:0
            [--carry-every 1800] [--pin COMMIT] [--no-commit]
 Runs go one at a time, and nothing else should train beside them: a second reproduction started
 beside a Humanoid run on the 2-core machine ran its warm-up at ~220 env-steps/s (~9k alone) and cut
-the Humanoid run from ~5.1k to ~1.4k env-steps/s for as long as both ran (their worker processes
-and threads wait on each other's time slices).
+the Humanoid run from ~5.1k to ~1.4k env-steps/s for as long as both ran: each run's PPO update
+takes all cores (``update_threads=0``), and threads waiting on each other across runs stall (the
+pathology ``morl bench --jobs`` avoids by giving each parallel run its share of the cores).
 Start it detached (``setsid nohup ... &``) at the start of every session until its queue is done;
 ``~/morl-runs/long_runs.log`` says what it did; ``pkill -USR1 -f long_runs.py`` carries at once
 (before a session ends: training since the last carry is otherwise lost with the machine).
