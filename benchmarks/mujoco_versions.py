@@ -120,9 +120,10 @@ def main() -> None:
                   f"{row['median_relative_change']:9.1%} {row['max_relative_change']:7.0%} "
                   f"{row['share_changed_over_10pct']:9.0%}")  # fmt: skip
     if args.out:
-        record = {"produced_by": produced_by, "machine": machine(), "reference_mujoco": installed,
+        # provenance first, as every result file of benchmarks/ has it
+        record = {"git_commit": produced_by.get("git_commit"), "versions": produced_by,
                   "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
-                  "problems": rows}  # fmt: skip
+                  "machine": machine(), "reference_mujoco": installed, "problems": rows}  # fmt: skip
         Path(args.out).write_text(json.dumps(record, indent=1) + "\n")
 
 
