@@ -14,8 +14,9 @@ trained it however many machines it crossed.
 A finished run's record and front are copied into ``benchmarks/results/`` and the front drawn;
 its pretrained model is exported (``export_pretrained.py``, best of the seeds whose run
 directories are on this machine, unless a shipped model of a better run is there already); the
-carried checkpoint is removed; all of it is committed. The README's rows are left to a person,
-who reads the result first.
+carried checkpoint is removed; the README's reproduction table is regenerated from the records
+(``reproduction_summary.py``); all of it is committed. What the result means, in words, is left to
+a person, who reads it first.
 
 Usage: python benchmarks/long_runs.py MO-Ant-v2:0 MO-Hopper-v3:0 [MO-Hopper-v2:0:authors-code ...]
            [--carry-every 1800] [--pin COMMIT] [--no-commit]
@@ -234,13 +235,37 @@ def finish(job: Job, code: Path, enabled: bool) -> None:
             paths.append(model)
         else:
             log(f"{job.name}: export failed (see export-{job.name}.log)")
+    paths += _regenerate_table(python, env, enabled)
     shutil.rmtree(job.carry_dir)
     paths.append(job.carry_dir)
     message = (f"Reproduction finished: {job.name}, HV {record['hypervolume']:.4g} ({record['verdict']}), "
                f"{record['train_wall_clock_s'] / 3600:.1f} h of training\n\nRecord, front and plot; "
-               f"{'pretrained model exported; ' if model in paths else ''}the carried checkpoint removed. "
-               "Written by benchmarks/long_runs.py; the README rows are not written yet.")  # fmt: skip
+               f"{'pretrained model exported; ' if model in paths else ''}"
+               f"{'the README table regenerated; ' if REPO / 'README.md' in paths else ''}the carried "
+               "checkpoint removed. Written by benchmarks/long_runs.py; the README's words on the result are "
+               "not written yet.")  # fmt: skip
     commit(paths, message, enabled)
+
+
+def _regenerate_table(python: str, env: dict[str, str], enabled: bool) -> list[Path]:
+    """The README's reproduction table, its figure and summary, regenerated from the records (a
+    test fails while they disagree). The README is committed only when it has no edits of a
+    person's in the work tree (``commit`` takes whole files): otherwise the table is rewritten there
+    and left for that person to commit with their edits, and the log says so."""
+    readme = REPO / "README.md"
+    figure, summary = RESULTS / "reproduction.png", RESULTS / "reproduction.json"
+    diff = ["git", "-C", str(REPO), "diff", "--quiet", "HEAD", "--", "README.md"]
+    edited = enabled and subprocess.run(diff).returncode != 0
+    command = [python, "benchmarks/reproduction_summary.py", "--readme", str(readme), "--figure", str(figure),
+               "--out", str(summary)]  # fmt: skip
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    if done.returncode:
+        log(f"reproduction table not regenerated: {done.stderr.strip().splitlines()[-1:]}")
+        return []
+    if edited:
+        log("README.md has uncommitted edits: its reproduction table was rewritten there, commit it with them")
+        return [figure, summary]
+    return [readme, figure, summary]
 
 
 def _shipped_run_hv(model: Path) -> float:

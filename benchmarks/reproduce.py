@@ -29,23 +29,13 @@ from pathlib import Path
 import morl
 from morl.agents import AGENTS, get_agent
 from morl.evaluation import FrontResult
+from morl.reproduction import PUBLISHED
 from morl.versions import machine, versions
-
-# The authors' shipped runs (9 seeds each, HV at reference point 0): mean, std, min, max; hours.
-AUTHORS = {
-    "MO-Swimmer-v2": (2.88e4, 4.4e3, 1.78e4, 3.19e4, 1.5),
-    "MO-HalfCheetah-v2": (5.53e6, 1.0e5, 5.34e6, 5.65e6, 4.6),
-    "MO-Walker2d-v2": (5.37e6, 3.5e5, 4.51e6, 5.87e6, 5.0),
-    "MO-Ant-v2": (7.49e6, 1.6e5, 7.21e6, 7.70e6, 8.5),
-    "MO-Hopper-v2": (2.05e7, 5.6e5, 1.96e7, 2.14e7, 7.3),
-    "MO-Hopper-v3": (3.58e10, 2.5e9, 2.97e10, 3.82e10, 14.6),
-    "MO-Humanoid-v2": (4.32e7, 4.2e6, 3.57e7, 4.77e7, 24.7),
-}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("problem", choices=sorted(AUTHORS))
+    parser.add_argument("problem", choices=sorted(PUBLISHED))
     parser.add_argument("--agent", default="hyper-morl", choices=sorted(AGENTS), help="the agent (default hyper-morl)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, help="override the paper budget (then not a reproduction)")
@@ -80,9 +70,9 @@ def main() -> None:
     eval_start = time.time()
     result: FrontResult = agent.evaluate()
     eval_seconds = time.time() - eval_start
-    mean, std, low, high, hours = AUTHORS[args.problem]
+    published = PUBLISHED[args.problem]
     hv = result.metrics.hypervolume
-    verdict = "within" if low <= hv <= high else ("above" if hv > high else "below")
+    verdict = published.verdict(hv)
     results = Path(__file__).parent / "results"
     produced_by = versions()
     # provenance first: the commit, versions and command head both files
@@ -100,11 +90,11 @@ def main() -> None:
         "sparsity": result.metrics.sparsity,
         "expected_utility": result.metrics.expected_utility,
         "num_non_dominated": result.metrics.num_non_dominated,
-        "authors_hv": {"mean": mean, "std": std, "min": low, "max": high},
+        "authors_hv": {"mean": published.mean, "std": published.std, "min": published.low, "max": published.high},
         "verdict": f"{verdict} the authors' range" + ("" if args.agent == "hyper-morl" else " (of Hyper-MORL)"),
         "train_wall_clock_s": train_seconds,  # includes the periodic evaluations
         "final_eval_wall_clock_s": eval_seconds,
-        "authors_wall_clock_h": hours,
+        "authors_wall_clock_h": published.hours,
         "training_env_steps": agent.env_steps,
         "evaluation_env_steps_during_training": agent.run.eval_env_steps,
         "protocol": result.protocol.describe(),

@@ -20,14 +20,11 @@ import mujoco
 import torch
 
 import morl
+from morl.reproduction import PUBLISHED  # the authors' mean wall-clock per run, among their results
 from morl.versions import versions
 
 sys.path.insert(0, str(Path(__file__).parent))
 from train_throughput import agent_rates, whole_run_rate
-
-# The authors' mean wall-clock per run (hours, ~28 processes, MuJoCo 2.0), spec/hyper-morl.md.
-AUTHORS_HOURS = {"MO-Swimmer-v2": 1.5, "MO-HalfCheetah-v2": 4.6, "MO-Walker2d-v2": 5.0, "MO-Ant-v2": 8.5,
-                 "MO-Hopper-v2": 7.3, "MO-Hopper-v3": 14.6, "MO-Humanoid-v2": 24.7}  # fmt: skip
 
 
 def main() -> None:
@@ -43,7 +40,7 @@ def main() -> None:
     print(
         f"{'problem':20s} {'warm-up/s':>10s} {'PSL/s':>8s} {'run/s':>8s} {'budget':>8s} {'hours':>6s} {'authors h':>9s}"
     )
-    for problem in AUTHORS_HOURS:
+    for problem in PUBLISHED:
         budget = morl.get_problem(problem).paper_budget
         # Just enough warm-up iterations to time them, then PSL: the iterations are the authors'.
         envs = morl.HyperMORLConfig.for_problem(problem).envs_per_preference
@@ -53,9 +50,9 @@ def main() -> None:
         run = whole_run_rate(rates["warmup"], rates["psl"])
         hours = budget / run / 3600
         rows[problem] = {"warmup": rates["warmup"], "psl": rates["psl"], "run": run, "budget": budget,
-                         "hours": hours, "authors_hours": AUTHORS_HOURS[problem]}  # fmt: skip
+                         "hours": hours, "authors_hours": PUBLISHED[problem].hours}  # fmt: skip
         print(f"{problem:20s} {rates['warmup']:10.0f} {rates['psl']:8.0f} {run:8.0f} {budget / 1e6:7.0f}M "
-              f"{hours:6.1f} {AUTHORS_HOURS[problem]:9.1f}", flush=True)  # fmt: skip
+              f"{hours:6.1f} {PUBLISHED[problem].hours:9.1f}", flush=True)  # fmt: skip
     total = sum(row["hours"] for row in rows.values())
     print(f"all seven, one seed each: {total:.1f} h")
     if args.out:
