@@ -69,6 +69,7 @@ class Record:
     hypervolume: float
     num_non_dominated: int
     total_steps: int
+    paper_budget: bool  # trained on the authors' budget (a shorter trial is not a reproduction)
     train_seconds: float
     morl_version: str
     git_commit: str
@@ -93,6 +94,7 @@ def load_record(path: Path) -> Record:
             hypervolume=float(data["hypervolume"]),
             num_non_dominated=int(data["num_non_dominated"]),
             total_steps=int(data["total_steps"]),
+            paper_budget=bool(data["paper_budget"]),
             train_seconds=float(data["train_wall_clock_s"]),
             morl_version=str(data["versions"]["morl"]),
             git_commit=str(data["git_commit"]),
@@ -105,9 +107,10 @@ def load_record(path: Path) -> Record:
 
 
 def load_records(results: Path) -> list[Record]:
-    """Every reproduction record in ``results`` whose problem has a published result, in a stable
-    order (the authors' problem order, then seed); a record whose name and contents disagree on
-    problem, seed or variant is an error, not skipped."""
+    """Every reproduction record in ``results`` whose problem has a published result and whose run
+    had the authors' budget (a trial at a smaller one is no reproduction), in a stable order (the
+    authors' problem order, then seed); a record whose name and contents disagree on problem, seed
+    or variant is an error, not skipped."""
     if not results.is_dir():
         raise FileNotFoundError(f"results={str(results)!r}: no such directory")
     records = []
@@ -120,7 +123,8 @@ def load_records(results: Path) -> list[Record]:
         if (record.problem, record.seed, record.authors_code) != named:
             raise ValueError(f"{path}: its contents are problem {record.problem}, seed {record.seed}, "
                              f"authors_code {record.authors_code}; its name says {named}")  # fmt: skip
-        records.append(record)
+        if record.paper_budget:
+            records.append(record)
     order = list(PUBLISHED)
     return sorted(records, key=lambda r: (order.index(r.problem), r.authors_code, r.seed))
 

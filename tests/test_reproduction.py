@@ -34,6 +34,7 @@ def _record(directory: Path, problem: str, seed: int, hv: float, authors_code: b
         "seed": seed,
         "authors_deviations": authors_code,
         "total_steps": 12_000_000,
+        "paper_budget": True,
         "hypervolume": hv,
         "num_non_dominated": 50 + seed,
         "train_wall_clock_s": 900.0 + 60 * seed,
@@ -75,6 +76,7 @@ def test_summary_of_seeds_in_words(tmp_path: Path) -> None:
     _record(tmp_path, "MO-HalfCheetah-v2", 0, 5.70e6, wall_clock_upper_bound=True)
     (tmp_path / "reproduce-MO-Swimmer-v2-seed0-front.json").write_text("{}")  # fronts are not records
     (tmp_path / "reproduce-pgmorl-MO-Swimmer-v2-seed0.json").write_text("{}")  # nor other agents'
+    _record(tmp_path, "MO-Swimmer-v2", 7, 1.0e3, total_steps=60_000, paper_budget=False)  # nor a trial
     records = load_records(tmp_path)
     assert [(r.problem, r.seed) for r in records] == [("MO-Swimmer-v2", s) for s in range(3)] + [
         ("MO-HalfCheetah-v2", 0)
