@@ -79,7 +79,8 @@ class Record:
 
 
 def load_record(path: Path) -> Record:
-    """Read one record; a file that is not a reproduction record raises ValueError naming it."""
+    """Read one record; a file that is not a reproduction record, or whose name and contents
+    disagree on problem, seed or variant, raises ValueError naming it."""
     match = _RECORD.match(path.name)
     if match is None:
         expected = "reproduce-[authors-code-]<problem>-seed<S>.json"
@@ -87,7 +88,7 @@ def load_record(path: Path) -> Record:
     try:
         data: dict[str, Any] = json.loads(path.read_text())
         same_seed = data.get("hyper_morl_same_seed") or {}
-        return Record(
+        record = Record(
             problem=data["problem"],
             seed=int(data["seed"]),
             authors_code=bool(data.get("authors_deviations", False)),
@@ -104,13 +105,17 @@ def load_record(path: Path) -> Record:
         )
     except (json.JSONDecodeError, KeyError, TypeError) as error:
         raise ValueError(f"{path}: unreadable reproduction record ({type(error).__name__}: {error})") from error
+    named = (match["problem"], int(match["seed"]), match["variant"] is not None)
+    if (record.problem, record.seed, record.authors_code) != named:
+        raise ValueError(f"{path}: its contents are problem {record.problem}, seed {record.seed}, "
+                         f"authors_code {record.authors_code}; its name says {named}")  # fmt: skip
+    return record
 
 
 def load_records(results: Path) -> list[Record]:
     """Every reproduction record in ``results`` whose problem has a published result and whose run
     had the authors' budget (a trial at a smaller one is no reproduction), in a stable order (the
-    authors' problem order, then seed); a record whose name and contents disagree on problem, seed
-    or variant is an error, not skipped."""
+    authors' problem order, then seed); an unreadable or misnamed record is an error, not skipped."""
     if not results.is_dir():
         raise FileNotFoundError(f"results={str(results)!r}: no such directory")
     records = []
@@ -119,10 +124,6 @@ def load_records(results: Path) -> list[Record]:
         if match is None or match["problem"] not in PUBLISHED:
             continue  # fronts, other agents' records
         record = load_record(path)
-        named = (match["problem"], int(match["seed"]), match["variant"] is not None)
-        if (record.problem, record.seed, record.authors_code) != named:
-            raise ValueError(f"{path}: its contents are problem {record.problem}, seed {record.seed}, "
-                             f"authors_code {record.authors_code}; its name says {named}")  # fmt: skip
         if record.paper_budget:
             records.append(record)
     order = list(PUBLISHED)
@@ -262,19 +263,25 @@ def render_block(records: list[Record]) -> str:
     return block
 
 
-def replace_block(text: str, block: str, indent: str = "") -> str:
-    """``text`` with what lies between its markers replaced by ``block`` (each line indented like
-    the opening marker); a text without exactly one pair of markers is an error."""
+def _markers(text: str) -> tuple[int, int]:
+    """Where the opening marker starts and the closing one starts; anything but one pair, in
+    order, is an error."""
     if text.count(BEGIN) != 1 or text.count(END) != 1:
         raise ValueError(f"expected one {BEGIN!r} and one {END!r} in the text")
-    start = text.index(BEGIN)
+    start, stop = text.index(BEGIN), text.index(END)
+    if stop < start:
+        raise ValueError("the closing marker comes before the opening one")
+    return start, stop
+
+
+def replace_block(text: str, block: str) -> str:
+    """``text`` with what lies between its markers replaced by ``block`` (each line indented like
+    the opening marker); a text without exactly one pair of markers is an error."""
+    start, stop = _markers(text)
     line_start = text.rfind("\n", 0, start) + 1
     indent = text[line_start:start]
     if indent.strip():
         raise ValueError("the opening marker must start its line (after indentation)")
-    stop = text.index(END)
-    if stop < start:
-        raise ValueError("the closing marker comes before the opening one")
     body = "".join(f"{indent}{line}\n" if line else "\n" for line in block.strip("\n").split("\n"))
     # blank lines around the block: Markdown ends the comment's HTML block there, the table stands alone
     return text[: start + len(BEGIN)] + "\n\n" + body + "\n" + indent + text[stop:]
@@ -282,9 +289,8 @@ def replace_block(text: str, block: str, indent: str = "") -> str:
 
 def read_block(text: str) -> str:
     """The block between the markers, indentation removed (what ``render_block`` produced)."""
-    if text.count(BEGIN) != 1 or text.count(END) != 1:
-        raise ValueError(f"expected one {BEGIN!r} and one {END!r} in the text")
-    inner = text[text.index(BEGIN) + len(BEGIN) : text.index(END)]
+    start, stop = _markers(text)
+    inner = text[start + len(BEGIN) : stop]
     lines = inner.split("\n")[1:-1]  # the marker lines' own remainders
     indent = min((len(line) - len(line.lstrip(" ")) for line in lines if line.strip()), default=0)
     return "".join(line[indent:] + "\n" for line in lines).strip("\n") + "\n"
