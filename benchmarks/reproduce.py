@@ -9,7 +9,11 @@ shift). Prints and writes ``benchmarks/results/reproduce-<problem>-seed<S>.json`
 wall-clock time.
 
 Usage: python benchmarks/reproduce.py MO-Swimmer-v2 [--agent hyper-morl] [--seed 0] [--steps N] [--out DIR]
-       [--authors-deviations]
+       [--authors-deviations] [--stop-at N]
+
+``--stop-at N`` trains on the full budget's schedule (warm-up length, learning-rate decay) but stops
+after the iteration that reaches N env steps: the first N steps of a full run, recorded as
+``reproduce-...-stop<N>`` (never a reproduction; resuming it with a larger N continues the run).
 The run directory defaults to ~/morl-runs/reproduce-<problem>-seed<S> (``reproduce-<agent>-...``
 for another agent; outside the work tree, so a later session on the same machine finds it); a
 killed run resumes when started again with the same arguments. The record names the git commit,
@@ -43,6 +47,8 @@ def main() -> None:
     parser.add_argument(
         "--eval-interval", type=int, help="iterations between evaluations (default 10); does not change training"
     )
+    parser.add_argument("--stop-at", type=int, help="stop after the iteration reaching this many env steps "
+                        "(the full budget's schedule, cut short)")  # fmt: skip
     parser.add_argument("--authors-deviations", action="store_true",
                         help="hyper-morl as the authors' code ran it (its four deviations; run and record named "
                         "reproduce-authors-code-...), to set beside the method's run of the same seed")  # fmt: skip
@@ -62,10 +68,20 @@ def main() -> None:
     variant = "authors-code-" if args.authors_deviations else ""
     name = ("" if args.agent == "hyper-morl" else f"{args.agent}-") + f"{variant}{args.problem}-seed{args.seed}"
     out = Path(args.out or Path.home() / "morl-runs" / f"reproduce-{name}")
+    stop_at = args.stop_at
+    if stop_at is not None:
+        if stop_at <= 0:
+            parser.error(f"--stop-at={stop_at}: expected a positive number of env steps")
+        name += f"-stop{stop_at}"
     agent = cls(args.problem, config)
     if agent.restore(out):
         print(f"resuming {out} at {agent.env_steps:,} env steps")
-    agent.learn(out_dir=out)
+
+    def stop(trained: object, info: dict[str, object]) -> bool:
+        del info
+        return stop_at is None or agent.env_steps < stop_at
+
+    agent.learn(out_dir=out, callback=stop)
     train_seconds = agent.run.wall_time  # training and its periodic evaluations, summed over resumes
     eval_start = time.time()
     result: FrontResult = agent.evaluate()
@@ -77,7 +93,8 @@ def main() -> None:
     produced_by = versions()
     # provenance first: the commit, versions and command head both files
     provenance = {"git_commit": produced_by.get("git_commit"), "versions": produced_by,
-                  "command": "python benchmarks/reproduce.py " + " ".join(sys.argv[1:])}  # fmt: skip
+                  "command": "python benchmarks/reproduce.py " + " ".join(sys.argv[1:]),
+                  "fingerprint": morl.fingerprint(args.problem)}  # fmt: skip
     summary = {
         **provenance,
         "agent": args.agent,
@@ -85,7 +102,9 @@ def main() -> None:
         "problem": args.problem,
         "seed": args.seed,
         "total_steps": config.total_steps,
-        "paper_budget": config.total_steps == morl.get_problem(args.problem).paper_budget,
+        "paper_budget": config.total_steps == morl.get_problem(args.problem).paper_budget and stop_at is None,
+        "stopped_at": stop_at,
+        "fingerprint": morl.fingerprint(args.problem),
         "hypervolume": hv,
         "sparsity": result.metrics.sparsity,
         "expected_utility": result.metrics.expected_utility,

@@ -11,12 +11,13 @@ from typing import Any
 
 import gymnasium
 
+from morl.envs.fingerprint import fingerprint
 from morl.envs.registration import PROBLEM_IDS, get_problem, register_envs
 from morl.envs.vector import MOVectorEnv, make_vec
 from morl.envs.wrappers import LinearScalarization
 from morl.preferences import PreferenceLike, validate_preference
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 register_envs()
 
@@ -98,6 +99,7 @@ __all__ = [
     "SB3MultiPolicyConfig",
     "__version__",
     "evaluate_front",
+    "fingerprint",
     "get_problem",
     "load",
     "make",

@@ -107,7 +107,7 @@ def test_hopper_formulas(problem_id: str) -> None:
     np.testing.assert_allclose(reward, expected, rtol=1e-5)
 
 
-def test_humanoid_formula_unclipped_energy_and_mass_center() -> None:
+def test_humanoid_formula_clamped_energy_and_mass_center() -> None:
     env = _env("morl/MO-Humanoid-v2")
     model, data = env.unwrapped.model, env.unwrapped.data
     mass = model.body_mass
@@ -117,10 +117,10 @@ def test_humanoid_formula_unclipped_energy_and_mass_center() -> None:
 
     before = com_x()
     action = np.full(17, 0.1, dtype=np.float32)
-    action[0] = 1.0  # outside the control range: not clipped in step, used as given
+    action[0] = 1.0  # outside the control range: not clipped in step; the energy term clamps it
     _, reward, _, _, _ = env.step(action)
     vx = (com_x() - before) / 0.015
-    energy = 16 * 0.01 + 1.0
+    energy = 16 * 0.01 + 0.4**2  # as MuJoCo 2.0's in-place clamp of data.ctrl made the original see it
     np.testing.assert_allclose(reward, [1.25 * vx + 3.0, 3.0 - 4.0 * energy + 3.0], rtol=1e-5)
     np.testing.assert_allclose(data.ctrl, action.astype(np.float64))  # MuJoCo clamps internally
 

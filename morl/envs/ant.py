@@ -70,7 +70,11 @@ class MOAntEnv(MOMujocoEnv):
     500 steps. dt = 0.01 × 5 = 0.05 s (RK4). Deterministic reset: qpos0, zero velocity.
 
     ## Relation to the original
-    Same as PGMORL's ``MO-Ant-v2``; gymnasium's Ant model with gear 100 on all eight motors.
+    Same as PGMORL's ``MO-Ant-v2`` on MuJoCo 2.0: gymnasium's Ant model with gear 100 on all
+    eight motors, capsule masses and inertias as MuJoCo 2.0 computed them (total 0.8787, where
+    today's compiler gives 0.911; the torso sphere is unchanged, 0.32725) and contact margins
+    combined as MuJoCo 2.x did: the larger of the two geoms' 0.01, so the ant stands on a 1 cm
+    cushion (today's MuJoCo adds them: 2 cm). See :mod:`morl.envs.mujoco20`.
     """
 
     problem = PROBLEM

@@ -68,7 +68,10 @@ class MOHalfCheetahEnv(MOMujocoEnv):
     ## Relation to the original
     Same as PGMORL's ``MO-HalfCheetah-v2``; the model is gymnasium's HalfCheetah (identical
     physics). Its total mass (14) is set with ``mj_setTotalmass`` after compiling instead of the
-    deprecated ``settotalmass`` attribute; the trajectories are identical.
+    deprecated ``settotalmass`` attribute; the trajectories are identical. The split of that
+    mass between bodies is MuJoCo 2.0's (capsules weighed as cylinders extended by r/2 per end:
+    torso 6.3603 where today's compiler gives 6.2502), and so are the inertias
+    (:mod:`morl.envs.mujoco20`).
     """
 
     problem = PROBLEM

@@ -97,7 +97,11 @@ _HOPPER_DOC = """
     The original model differs from gymnasium's Hopper: no joint limits at all, joint damping 40
     (standard 1), control range ±2, ±2, ±4 (standard ±1), foot gear 300 (standard 200). Built
     from gymnasium's local-coordinate ``hopper.xml`` with those edits (the original file uses
-    ``coordinate="global"``, which MuJoCo 3 rejects).
+    ``coordinate="global"``, which MuJoCo 3 rejects). Masses and inertias are MuJoCo 2.0's
+    (capsules weighed as cylinders extended by r/2 per end): body masses 3.53429174 (torso),
+    3.92699082, 2.71433605, 5.0893801, total 15.265, where today's compiler gives 15.82. Contacts
+    use MuJoCo 2.x's margin rule (the larger of the two geoms' margins, 0.001; today's MuJoCo
+    would add them). See :mod:`morl.envs.mujoco20`.
 """
 
 

@@ -38,7 +38,9 @@ def objectives(
     before: State, after: State, ctrl: np.ndarray, c: ModelConstants
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     vx = (mass_center_x(after, c) - mass_center_x(before, c)) / c.dt
-    energy = sum_of_squares(ctrl)  # the unclipped action, as in the original
+    # The original read data.ctrl after mj_step, and MuJoCo 2.0 had clamped it to the control
+    # range in place (no longer since 2.2.1): the energy term charges the clamped control.
+    energy = sum_of_squares(np.clip(ctrl, c.ctrl_low, c.ctrl_high))
     rewards = np.stack([1.25 * vx + 3.0, 3.0 - 4.0 * energy + 3.0], axis=1)
     return rewards, {"x_velocity": vx, "ctrl_sq_sum": energy}
 
@@ -54,7 +56,7 @@ PROBLEM = Problem(
     frame_skip=5,
     max_episode_steps=1000,
     objective_names=("forward_speed", "energy_efficiency"),
-    reward_low=(-np.inf, -np.inf),
+    reward_low=(-np.inf, 6.0 - 4.0 * 17 * 0.4**2),  # f2 >= -4.88: the energy term sees ctrl in ±0.4
     reward_high=(np.inf, 6.0),
     observation=observation,
     objectives=objectives,
@@ -64,6 +66,7 @@ PROBLEM = Problem(
     reset_noise=0.01,
     paper_budget=120_000_000,
     paper_gamma=0.99,
+    revision=2,  # 2 (morl 0.4.0): the energy term charges the control clamped to ±0.4
 )
 
 
@@ -76,14 +79,15 @@ class MOHumanoidEnv(MOMujocoEnv):
     fill it; kept for the original dimension 376).
 
     ## Action (17, float32)
-    Joint torques; the action space is the control range [-0.4, 0.4]. Not clipped in ``step``:
-    MuJoCo clamps the control itself, and the energy term uses the action as given.
+    Joint torques; the action space is the control range [-0.4, 0.4]. Not clipped in ``step``
+    (as the original): MuJoCo clamps the control itself, and the energy term charges the control
+    clamped to ±0.4, which is what the original computed (see below).
 
     ## Objectives (maximised), per step
     | # | name | formula |
     |---|---|---|
     | 0 | forward_speed | 1.25·vx_com + 3, vx_com of the mass-weighted centre of mass |
-    | 1 | energy_efficiency | 3 - 4·Σa² + 3 (unclipped action) |
+    | 1 | energy_efficiency | 3 - 4·Σclip(a, ±0.4)² + 3, so per step >= -4.88 |
 
     ``info``: ``x_velocity``, ``ctrl_sq_sum``.
 
@@ -93,9 +97,15 @@ class MOHumanoidEnv(MOMujocoEnv):
     each qpos and qvel entry, drawn from the env's own RNG (``reset(seed=...)``).
 
     ## Relation to the original
-    Same as PGMORL's ``MO-Humanoid-v2``, on gymnasium's Humanoid model (identical physics).
-    The derived quantities (cinert, cvel, centre of mass) are read after ``mj_step`` as in the
-    original, so they lag qpos by one sub-step exactly as there.
+    Same as PGMORL's ``MO-Humanoid-v2`` on MuJoCo 2.0: gymnasium's Humanoid model, compiled with
+    MuJoCo 2.0's capsule masses and inertias (total mass 39.646, torso 8.32207894; today's
+    compiler would give 42.12) and its contact-margin rule (:mod:`morl.envs.mujoco20`). The
+    centre of mass in ``forward_speed`` is weighted with those masses. The original read
+    ``data.ctrl`` after stepping, and MuJoCo up to 2.2.0 clamped it to the control range in
+    place, so its energy term saw the clamped control: ours clamps it explicitly. The derived
+    quantities (cinert, cvel, centre of mass) are read after ``mj_step`` as in the original, so
+    they lag qpos by one sub-step exactly as there. Not restorable: MuJoCo's PGS solver and
+    constraint islanding have changed since 2.0 (3.3.6 and later); the effect is unmeasured.
     """
 
     problem = PROBLEM

@@ -17,6 +17,8 @@ from collections.abc import Callable
 import gymnasium
 import mujoco
 
+from morl.envs.mujoco20 import restore_inertias, restore_margins
+
 ROBOTS = ("swimmer", "half_cheetah", "walker2d", "ant", "hopper", "humanoid")
 
 _ASSETS = os.path.join(os.path.dirname(gymnasium.__file__), "envs", "mujoco", "assets")
@@ -117,11 +119,19 @@ def model_xml(robot: str) -> str:
 
 
 def build_model(robot: str) -> mujoco.MjModel:
-    """Compile the model of ``robot``. Each call returns a new, independent MjModel."""
-    xml = model_xml(robot)
+    """Compile the model of ``robot`` as MuJoCo 2.0 compiled it (the original's physics).
+
+    Today's compiler runs on the edited XML; then MuJoCo 2.0's capsule masses and inertias and its
+    contact-margin rule are put back (:mod:`morl.envs.mujoco20`), and HalfCheetah's total mass is
+    applied after that, as its XML's ``settotalmass`` asked of 2.0's compiler. Each call returns a
+    new, independent MjModel.
+    """
     # The XML references textures/materials only by builtin generators, so no asset directory
     # is needed; the include-free files compile from a string.
-    model = mujoco.MjModel.from_xml_string(xml)
+    spec = mujoco.MjSpec.from_string(model_xml(robot))
+    restore_inertias(spec)
+    restore_margins(spec)
+    model = spec.compile()
     total = _TOTAL_MASS.get(robot)
     if total is not None:
         mujoco.mj_setTotalmass(model, total)

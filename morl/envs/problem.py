@@ -22,6 +22,8 @@ class ModelConstants:
 
     dt: float  # model timestep x frame skip: the duration of one env step
     body_mass: np.ndarray  # (nbody,)
+    ctrl_low: np.ndarray  # (nu,) the actuators' control range, which MuJoCo clamps to
+    ctrl_high: np.ndarray  # (nu,)
 
 
 ObservationFn = Callable[[State], np.ndarray]
@@ -54,6 +56,9 @@ class Problem:
     reset_noise: float = 0.0
     paper_budget: int = 0  # total env steps of the original experiments
     paper_gamma: float = 0.995
+    # Bumped whenever the observation, objective or termination code changes (it goes into the
+    # problem's fingerprint, see morl.envs.fingerprint; the model's physics is hashed directly).
+    revision: int = 1
     description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -73,7 +78,12 @@ class Problem:
         return len(self.objective_names)
 
     def constants(self, model: mujoco.MjModel) -> ModelConstants:
-        return ModelConstants(dt=float(model.opt.timestep) * self.frame_skip, body_mass=model.body_mass.copy())
+        return ModelConstants(
+            dt=float(model.opt.timestep) * self.frame_skip,
+            body_mass=model.body_mass.copy(),
+            ctrl_low=model.actuator_ctrlrange[:, 0].copy(),
+            ctrl_high=model.actuator_ctrlrange[:, 1].copy(),
+        )
 
     def control(self, actions: np.ndarray, ctrl_low: np.ndarray, ctrl_high: np.ndarray) -> np.ndarray:
         """Controls sent to MuJoCo for a batch of actions (clipped to the control range if the

@@ -62,7 +62,9 @@ class MOSwimmerEnv(MOMujocoEnv):
     ## Relation to the original
     Same formulas, observation and horizon as PGMORL's ``MO-Swimmer-v2`` (gym 0.15, mujoco-py).
     The original model disabled collisions with ``collision="predefined"`` (removed from MuJoCo);
-    here every geom has contype = conaffinity = 0, which is equivalent.
+    here every geom has contype = conaffinity = 0, which is equivalent. Masses and inertias are
+    MuJoCo 2.0's (a capsule weighed as a cylinder extended by r/2 per end): total 103.67, where
+    today's compiler gives 106.81 (:mod:`morl.envs.mujoco20`).
     """
 
     problem = PROBLEM

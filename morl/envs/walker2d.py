@@ -66,7 +66,9 @@ class MOWalker2dEnv(MOMujocoEnv):
 
     ## Relation to the original
     The original model differs from gymnasium's Walker2d: joint damping 3.0 (standard 0.1), geom
-    density 1500 (standard 1000, total mass 35.52), feet friction 0.9 (right) / 1.9 (left).
+    density 1500 (standard 1000), feet friction 0.9 (right) / 1.9 (left). Masses and inertias
+    are MuJoCo 2.0's (capsules weighed as cylinders extended by r/2 per end): total 34.047,
+    where today's compiler gives 35.52 (:mod:`morl.envs.mujoco20`).
     Built from gymnasium's local-coordinate ``walker2d.xml`` with those edits (the original file
     uses ``coordinate="global"``, which MuJoCo 3 rejects).
     """
