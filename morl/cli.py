@@ -264,7 +264,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     path = Path(args.path)
     model = _pretrained(args.path)
     if model is not None:
-        result = model.evaluate(episodes=args.episodes, seed=args.seed)
+        result = _evaluate_with(model, args)
         print(format_metrics(result))
         if args.plot:
             from morl.plotting import plot_front
@@ -280,7 +280,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         if not os.access(path, os.W_OK):  # before the evaluation, not after it
             raise PermissionError(f"run directory {str(path)!r} is not writable (front.json is written there)")
         with DirectoryLock(path):  # not while a training writes the same directory
-            result = agent.evaluate(episodes=args.episodes, seed=args.seed)
+            result = _evaluate_with(agent, args)
             result.save(path / "front.json")
         plot = Path(args.plot) if args.plot else path / "front.png"
         plot_front(result, plot)
@@ -288,6 +288,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"front written to {path / 'front.json'}, plot to {plot}")
         return 0
     result = FrontResult.load(path)
+    if args.protocol is not None and args.protocol != result.protocol.name:
+        raise ValueError(
+            f"--protocol {args.protocol}: {str(path)!r} is a saved result, measured with protocol "
+            f"{result.protocol.name!r}; --protocol applies to a run directory or pretrained:PROBLEM"
+        )
     print(format_metrics(result))
     if args.plot:
         from morl.plotting import plot_front
@@ -295,6 +300,17 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         plot_front(result, args.plot)
         print(f"front plot written to {args.plot}")
     return 0
+
+
+def _evaluate_with(model: Any, args: argparse.Namespace) -> Any:
+    """``model.evaluate`` on the protocol ``--protocol`` names (the paper's by default). PD-MORL's
+    preferences are passed explicitly: a model's own default set is the paper protocol's."""
+    from morl.evaluation import PDMORL_PROTOCOL, pdmorl_preferences
+
+    if args.protocol == PDMORL_PROTOCOL:
+        prefs = pdmorl_preferences(model.m)
+        return model.evaluate(prefs, episodes=args.episodes, seed=args.seed, protocol=PDMORL_PROTOCOL)
+    return model.evaluate(episodes=args.episodes, seed=args.seed)
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
@@ -372,7 +388,14 @@ def format_metrics(result: Any) -> str:
     """A small table: the protocol, then one line per indicator."""
     metrics = result.metrics
     lines = [f"protocol: {result.protocol.describe()}", f"preferences: {len(result.preferences)}"]
-    rows = [
+    rows: list[tuple[str, str]] = []
+    if result.repetition_metrics is not None:  # the protocol's own numbers first (PD-MORL's)
+        rep = result.repetition_metrics
+        rows += [
+            ("HV mean ± std", f"{rep.hypervolume_mean:.6g} ± {rep.hypervolume_std:.6g}"),
+            ("sparsity mean ± std", f"{rep.sparsity_mean:.6g} ± {rep.sparsity_std:.6g}"),
+        ]
+    rows += [
         ("hypervolume", f"{metrics.hypervolume:.6g}"),
         ("sparsity", f"{metrics.sparsity:.6g}"),
         ("expected utility", "n/a" if metrics.expected_utility is None else f"{metrics.expected_utility:.6g}"),
@@ -381,7 +404,7 @@ def format_metrics(result: Any) -> str:
         ("training env steps", "n/a" if result.training_env_steps is None else str(result.training_env_steps)),
     ]
     if metrics.igd_plus is not None:
-        rows.insert(4, ("IGD+", f"{metrics.igd_plus:.6g}"))
+        rows.insert(len(rows) - 2, ("IGD+", f"{metrics.igd_plus:.6g}"))
     width = max(len(name) for name, _ in rows)
     lines += [f"  {name:<{width}}  {value}" for name, value in rows]
     return "\n".join(lines)
@@ -441,6 +464,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--plot", type=_path, help="write the front plot to this PNG file")
     evaluate.add_argument("--episodes", type=_positive_int, default=1, help="episodes per preference (run directory)")
     evaluate.add_argument("--seed", type=_seed, default=0)
+    # the choices are morl.evaluation.PROTOCOLS (not imported here: it would load pymoo for every command)
+    evaluate.add_argument("--protocol", choices=("paper", "pd-morl"),
+                          help="how a run directory or pretrained model is evaluated: paper (the default: the "
+                          "papers' 200/406 preferences) or pd-morl (PD-MORL's: 1001 preferences, 3 repetitions "
+                          "seeded SEED + 11e, i.e. 0/11/22, HV and sparsity as mean ± std)")  # fmt: skip
     evaluate.set_defaults(func=_cmd_evaluate)
     sample = sub.add_parser("sample", help="run the policy for one preference and print its return vector")
     sample.add_argument("path", help="a run directory, a policy file saved with --save-policy, or "

@@ -2,14 +2,18 @@
 
 The default protocol for the seven benchmark problems is the papers': one episode per
 preference, deterministic (mean) actions, undiscounted returns, reference point at the origin.
-Every result records the protocol it was measured with, and saves to and loads from JSON.
+PD-MORL's own protocol (``protocol="pd-morl"``: 1001 preferences, three seeded repetitions,
+hypervolume and sparsity as mean ± std over them) is offered beside it, so that a front can be set
+next to PD-MORL's published numbers. Every result records the protocol it was measured with (its
+name among the rest), and saves to and loads from JSON.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -20,12 +24,17 @@ import numpy as np
 import morl
 from morl.envs.registration import PROBLEM_IDS, get_problem
 from morl.io import atomic_write_text
-from morl.pareto import FrontMetrics, FrontMetricsResult
+from morl.pareto import FrontMetrics, FrontMetricsResult, hypervolume, non_dominated, sparsity
 from morl.preferences import evaluation_preferences, simplex_grid, validate_preference
 from morl.versions import versions
 
 FORMAT = "morl.front_result"
 FORMAT_VERSION = 1
+
+PAPER_PROTOCOL, PDMORL_PROTOCOL = "paper", "pd-morl"
+PROTOCOLS = (PAPER_PROTOCOL, PDMORL_PROTOCOL)  # the values of evaluate_front's ``protocol``
+PDMORL_REPETITIONS = 3  # E: PD-MORL runs the whole evaluation this many times ...
+PDMORL_SEED_STRIDE = 11  # ... repetition e seeded with seed + 11·e (the authors': 11·e)
 
 
 class Policy(Protocol):
@@ -59,13 +68,60 @@ class EvaluationProtocol:
     seed: int
     deterministic: bool
     versions: dict[str, str] = field(default_factory=dict)
+    name: str = PAPER_PROTOCOL  # one of PROTOCOLS (results saved before it existed are the paper's)
+    repetitions: int = 1  # whole evaluations averaged (PD-MORL's E; ``episodes`` is per repetition)
 
     def describe(self) -> str:
         kind = "undiscounted" if self.discount == 1.0 else f"discounted (gamma={self.discount})"
         mode = "deterministic" if self.deterministic else "stochastic"
-        return (
+        text = (
             f"{self.problem_id}: {kind} returns, {self.episodes} episode(s) per preference, {mode} actions, "
             f"seed {self.seed}, reference point {list(self.ref_point)}"
+        )
+        if self.name == PAPER_PROTOCOL:
+            return text
+        seeds = ", ".join(str(self.seed + PDMORL_SEED_STRIDE * e) for e in range(self.repetitions))
+        return (
+            f"{self.name} protocol, {text}; {self.repetitions} repetitions seeded {seeds}, hypervolume and "
+            "sparsity per repetition (mean ± std)"
+        )
+
+
+@dataclass(frozen=True)
+class RepetitionMetrics:
+    """PD-MORL's headline numbers: the hypervolume and sparsity of each repetition's returns, and
+    their mean and standard deviation over the repetitions (numpy's population std, as the
+    authors' evaluation script). As theirs: hypervolume of all the returns (those with a negative
+    objective add no volume at the origin), sparsity over their non-dominated set (negative
+    objectives included, unlike the paper protocol's front)."""
+
+    seeds: tuple[int, ...]
+    hypervolume: tuple[float, ...]
+    sparsity: tuple[float, ...]
+    hypervolume_mean: float
+    hypervolume_std: float
+    sparsity_mean: float
+    sparsity_std: float
+
+    @classmethod
+    def of(cls, returns: np.ndarray, seeds: Sequence[int], ref_point: Sequence[float]) -> RepetitionMetrics:
+        """From ``returns`` of shape (P, repetitions, m), repetition e seeded ``seeds[e]``."""
+        if returns.ndim != 3 or returns.shape[1] != len(seeds):
+            raise ValueError(f"returns of shape {returns.shape} do not match {len(seeds)} repetition seeds")
+        fronts = [returns[:, e][non_dominated(returns[:, e])] for e in range(len(seeds))]
+        hv = [hypervolume(front, ref_point=ref_point) for front in fronts]
+        sp = [sparsity(front) for front in fronts]
+        return cls(tuple(int(x) for x in seeds), tuple(hv), tuple(sp), float(np.mean(hv)), float(np.std(hv)),
+                   float(np.mean(sp)), float(np.std(sp)))  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RepetitionMetrics:
+        """The inverse of ``asdict`` through JSON (lists back to tuples)."""
+        return cls(
+            seeds=tuple(int(x) for x in data["seeds"]),
+            hypervolume=tuple(float(x) for x in data["hypervolume"]),
+            sparsity=tuple(float(x) for x in data["sparsity"]),
+            **{k: float(data[k]) for k in ("hypervolume_mean", "hypervolume_std", "sparsity_mean", "sparsity_std")},
         )
 
 
@@ -81,6 +137,7 @@ class FrontResult:
     protocol: EvaluationProtocol
     env_steps: int  # environment steps of the evaluation episodes
     training_env_steps: int | None = None
+    repetition_metrics: RepetitionMetrics | None = None  # protocols with repetitions (PD-MORL's)
 
     @property
     def front(self) -> np.ndarray:
@@ -98,6 +155,7 @@ class FrontResult:
             "protocol": asdict(self.protocol),
             "env_steps": self.env_steps,
             "training_env_steps": self.training_env_steps,
+            "repetition_metrics": None if self.repetition_metrics is None else asdict(self.repetition_metrics),
         }
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -144,9 +202,26 @@ class FrontResult:
                 protocol=EvaluationProtocol(**protocol),
                 env_steps=int(data["env_steps"]),
                 training_env_steps=data.get("training_env_steps"),
+                repetition_metrics=(
+                    RepetitionMetrics.from_dict(data["repetition_metrics"]) if data.get("repetition_metrics") else None
+                ),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"{str(path)!r} is not a valid front result ({error!r})") from None
+
+
+def pdmorl_preferences(num_objectives: int) -> np.ndarray:
+    """PD-MORL's evaluation preferences: ω_1 = 0, 0.001, ..., 1 with ω_2 = 1 - ω_1 (1001 rows,
+    ω_1 ascending, the authors' final-evaluation grid). Two objectives only: the authors ran only
+    two-objective problems, the spec gives no grid for more, and their grid code (a product of
+    step-0.001 ranges filtered to sum to 1) would not make one in reasonable size."""
+    if num_objectives != 2:
+        raise ValueError(
+            f"num_objectives={num_objectives}: PD-MORL's protocol defines its preferences (w1 = 0, 0.001, ..., 1) "
+            "for 2 objectives only; pass preferences= explicitly"
+        )
+    w1 = np.arange(1001) / 1000
+    return np.stack([w1, 1.0 - w1], axis=1)
 
 
 def default_utility_weights(num_objectives: int) -> np.ndarray:
@@ -209,6 +284,7 @@ def evaluate_front(
     utility_weights: np.ndarray | None = None,
     workers: int | None = None,
     training_env_steps: int | None = None,
+    protocol: str = PAPER_PROTOCOL,
 ) -> FrontResult:
     """Run the policy of every preference ω and measure the front of the returns.
 
@@ -226,9 +302,29 @@ def evaluate_front(
     to the origin for the seven benchmark problems and is required for any other problem (never
     derived from the data). Returns are summed with ``discount`` (1.0: undiscounted) and averaged
     over ``episodes``; env i of the batch is seeded with ``seed + i``.
+
+    ``protocol="pd-morl"`` measures with PD-MORL's protocol instead, to set a front beside its
+    published numbers: ``preferences`` default to :func:`pdmorl_preferences` (1001, m = 2 only),
+    one episode per preference, and the whole evaluation is repeated 3 times, repetition e seeded
+    with ``seed + 11·e`` (0, 11, 22 at the default seed 0: the authors' seeds) for the envs (env i
+    of the batch: ``seed + 11·e + i``, the batched counterpart of their one env seeded once and
+    reset for each preference in turn) and for NumPy's and torch's global generators (restored
+    afterwards), which only a stochastic policy draws from. ``returns`` are the means over the
+    repetitions, ``episode_returns`` (P, 3, m) each repetition's, the front the non-dominated mean
+    returns (negative ones included, as the authors'), ``metrics`` the indicators of the mean
+    returns, and ``repetition_metrics`` the authors' numbers: hypervolume and sparsity per
+    repetition, mean ± std (:class:`RepetitionMetrics`). On envs that reset without noise a
+    deterministic policy repeats itself exactly, so the std is 0 there.
     """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol={protocol!r} is unknown; expected one of {list(PROTOCOLS)}")
     if isinstance(episodes, bool) or not isinstance(episodes, (int, np.integer)) or episodes < 1:
         raise ValueError(f"episodes={episodes!r} must be a positive integer")
+    if protocol == PDMORL_PROTOCOL and episodes != 1:
+        raise ValueError(
+            f"episodes={episodes} with protocol={PDMORL_PROTOCOL!r}: PD-MORL's protocol runs one episode per "
+            f"preference in each of its {PDMORL_REPETITIONS} repetitions; expected episodes=1"
+        )
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed={seed!r} must be a non-negative integer")
     if not 0.0 < discount <= 1.0:
@@ -247,10 +343,24 @@ def evaluate_front(
     ref = tuple(float(x) for x in (ref_point if ref_point is not None else np.zeros(m)))
     if len(ref) != m:
         raise ValueError(f"ref_point={list(ref)} has {len(ref)} entries; {problem_id} has {m} objectives")
-    prefs = evaluation_preferences(m) if preferences is None else np.asarray(preferences, dtype=np.float64)
+    if preferences is None:
+        prefs = pdmorl_preferences(m) if protocol == PDMORL_PROTOCOL else evaluation_preferences(m)
+    else:
+        prefs = np.asarray(preferences, dtype=np.float64)
     if prefs.ndim != 2 or prefs.shape[1] != m or len(prefs) == 0:
         raise ValueError(f"preferences must have shape (P, {m}) with P >= 1; got {prefs.shape}")
     prefs = np.stack([validate_preference(w, m, name=f"preferences[{i}]") for i, w in enumerate(prefs)])
+    if protocol == PDMORL_PROTOCOL:
+        seeds = [seed + PDMORL_SEED_STRIDE * e for e in range(PDMORL_REPETITIONS)]
+        runs = []
+        for repetition_seed in seeds:
+            with _global_rngs_seeded(repetition_seed):
+                runs.append(evaluate_front(source, problem_id, prefs, seed=repetition_seed, discount=discount,
+                                           deterministic=deterministic, ref_point=ref, workers=workers))  # fmt: skip
+        return front_result(problem_id, prefs, np.stack([run.returns for run in runs], axis=1), seed=seed,
+                            discount=discount, deterministic=deterministic, ref_point=ref,
+                            utility_weights=utility_weights, env_steps=sum(run.env_steps for run in runs),
+                            training_env_steps=training_env_steps, protocol=PDMORL_PROTOCOL)  # fmt: skip
 
     num_envs = len(prefs) * episodes
     row_prefs = np.repeat(prefs, episodes, axis=0)
@@ -329,10 +439,15 @@ def front_result(
     utility_weights: np.ndarray | None = None,
     env_steps: int = 0,
     training_env_steps: int | None = None,
+    protocol: str = PAPER_PROTOCOL,
 ) -> FrontResult:
     """The :class:`FrontResult` of returns already measured: ``returns`` (P, m), one episode per
     preference, or (P, episodes, m). For an agent that measures its front while training (PGMORL's
-    archive) with the same protocol; ``env_steps`` are the evaluation steps this call cost (0)."""
+    archive) with the same protocol; ``env_steps`` are the evaluation steps this call cost (0).
+    With ``protocol="pd-morl"`` the middle axis holds PD-MORL's repetitions (one episode each,
+    repetition e seeded ``seed + 11·e``; see :func:`evaluate_front`)."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol={protocol!r} is unknown; expected one of {list(PROTOCOLS)}")
     episode_returns = np.asarray(returns, dtype=np.float64)
     if episode_returns.ndim == 2:
         episode_returns = episode_returns[:, None, :]
@@ -344,22 +459,49 @@ def front_result(
     mean_returns = episode_returns.mean(axis=1)
     weights = default_utility_weights(m) if utility_weights is None else np.asarray(utility_weights)
     metrics_fn = FrontMetrics(ref_point=ref, weights=weights)
-    protocol = EvaluationProtocol(
+    repeated = protocol == PDMORL_PROTOCOL  # the middle axis: repetitions of one episode, not episodes
+    stated = EvaluationProtocol(
         problem_id=problem_id,
         ref_point=ref,
         discount=float(discount),
-        episodes=episode_returns.shape[1],
+        episodes=1 if repeated else episode_returns.shape[1],
         seed=seed,
         deterministic=deterministic,
         versions=versions(),
+        name=protocol,
+        repetitions=episode_returns.shape[1] if repeated else 1,
     )
+    seeds = [seed + PDMORL_SEED_STRIDE * e for e in range(episode_returns.shape[1])]
+    front = np.flatnonzero(non_dominated(mean_returns)) if repeated else metrics_fn.front(mean_returns)
     return FrontResult(
         preferences=prefs,
         returns=mean_returns,
         episode_returns=episode_returns,
-        front_indices=tuple(int(i) for i in metrics_fn.front(mean_returns)),
+        front_indices=tuple(int(i) for i in front),
         metrics=metrics_fn(mean_returns),
-        protocol=protocol,
+        protocol=stated,
         env_steps=env_steps,
         training_env_steps=training_env_steps,
+        repetition_metrics=RepetitionMetrics.of(episode_returns, seeds, ref) if repeated else None,
     )
+
+
+@contextmanager
+def _global_rngs_seeded(seed: int) -> Iterator[None]:
+    """NumPy's and torch's global generators seeded with ``seed`` inside the block and restored
+    after it. PD-MORL seeds them in every repetition (only a stochastic policy draws from them);
+    restoring them keeps an evaluation from changing a caller's streams (a training run's: the
+    authors' reseeding made every stream of their training repeat after each evaluation)."""
+    import torch
+
+    state = np.random.get_state()  # noqa: NPY002  (the global generator, deliberately)
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+    with torch.random.fork_rng(devices=devices):
+        np.random.seed(seed)  # noqa: NPY002
+        torch.default_generator.manual_seed(seed)
+        if devices:
+            torch.cuda.manual_seed_all(seed)
+        try:
+            yield
+        finally:
+            np.random.set_state(state)  # noqa: NPY002

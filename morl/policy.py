@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from morl import portable_math
 from morl.agents.normalization import CLIP, EPSILON
 from morl.io import atomic_write_bytes
 
@@ -153,14 +154,15 @@ class PreferencePolicy:
             x = np.concatenate([x, np.broadcast_to(self.preference, (len(x), len(self.preference)))], axis=1)
         last = self.num_layers - 1
         for i in range(self.num_layers):
-            x = x @ self.weights[f"actor.{i}.weight"].T + self.weights[f"actor.{i}.bias"]
+            # Fixed-order arithmetic, not BLAS: the same action bits on every machine (portable_math).
+            x = portable_math.linear(x, self.weights[f"actor.{i}.weight"].T, self.weights[f"actor.{i}.bias"])
             if i < last:
-                x = np.tanh(x) if self.activation == "tanh" else np.maximum(x, 0.0)
+                x = portable_math.tanh(x) if self.activation == "tanh" else np.maximum(x, 0.0)
         if not deterministic:
             x = x + np.exp(self.weights["log_std"]) * self._rng.standard_normal(x.shape)
         if self.squash == "tanh":
             assert self.action_low is not None and self.action_high is not None
-            x = self.action_low + 0.5 * (np.tanh(x) + 1.0) * (self.action_high - self.action_low)
+            x = self.action_low + 0.5 * (portable_math.tanh(x) + 1.0) * (self.action_high - self.action_low)
         actions = x.astype(np.float32)
         return actions[0] if single else actions
 

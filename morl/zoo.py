@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from morl import portable_math
 from morl.agents.normalization import RunningMeanStd, normalize_observations
+from morl.envs.fingerprint import definition_mismatch
 from morl.envs.registration import get_problem
 from morl.policy import PreferencePolicy
 from morl.preferences import evaluation_preferences, validate_preference
@@ -69,13 +72,13 @@ class PretrainedParetoSet:
     # ----------------------------------------------------------------------------- using it
     def parameters(self, preferences: np.ndarray) -> np.ndarray:
         """The actor parameter vectors (K, P) of (K, m) preferences."""
-        x = np.asarray(preferences, dtype=np.float32)
+        x = np.asarray(preferences, dtype=np.float64)
         last = len(self.embedding) - 1
         for i, (weight, bias) in enumerate(self.embedding):
-            x = x @ weight + bias
+            x = portable_math.linear(x, weight, bias)
             if i < last:
                 x = np.maximum(x, 0.0)
-        return x @ self.W + self.b
+        return portable_math.linear(x, self.W, self.b)
 
     def _split(self, theta: np.ndarray) -> dict[str, np.ndarray]:
         """Parameter vectors (K, P) → each named weight (K, *shape), in the segments' order."""
@@ -101,8 +104,10 @@ class PretrainedParetoSet:
     def evaluate(self, preferences: np.ndarray | None = None, **kwargs: Any) -> Any:
         """The front on the paper protocol (:func:`morl.evaluation.evaluate_front`): the papers'
         preference set unless ``preferences`` is given."""
-        from morl.evaluation import evaluate_front
+        from morl.evaluation import PDMORL_PROTOCOL, evaluate_front, pdmorl_preferences
 
+        if kwargs.get("protocol") == PDMORL_PROTOCOL and preferences is None:
+            preferences = pdmorl_preferences(self.m)  # PD-MORL's own grid, with its own protocol
         prefs = evaluation_preferences(self.m) if preferences is None else preferences
         return evaluate_front(self, self.problem_id, prefs, **kwargs)
 
@@ -135,12 +140,21 @@ class PretrainedParetoSet:
                 layers = sorted({int(k.split(".")[1]) for k in data.files if k.startswith("embedding.")})
                 embedding = [(data[f"embedding.{i}.w"], data[f"embedding.{i}.b"]) for i in layers]
                 segments = [(str(n), tuple(int(x) for x in s)) for n, s in header["segments"]]
-                return cls(header["problem_id"], embedding, data["W"], data["b"], segments, data["obs_mean"],
-                           data["obs_var"], header["provenance"])  # fmt: skip
+                model = cls(header["problem_id"], embedding, data["W"], data["b"], segments, data["obs_mean"],
+                            data["obs_var"], header["provenance"])  # fmt: skip
         except FileNotFoundError:
             raise
         except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:
             raise ValueError(f"{where!r} is not a morl pretrained model ({error})") from None
+        mismatch = model.definition_mismatch(where)
+        if mismatch is not None:  # usable, but its recorded numbers belong to another definition
+            warnings.warn(f"{mismatch}: its recorded returns and hypervolume are that definition's", stacklevel=2)
+        return model
+
+    def definition_mismatch(self, where: str | None = None) -> str | None:
+        """None when this model was trained on today's definition of its problem, else a sentence
+        naming both fingerprints (``provenance["fingerprint"]``; absent before morl 0.4.0)."""
+        return definition_mismatch(self.provenance.get("fingerprint"), self.problem, repr(where or self.problem.name))
 
     @classmethod
     def from_agent(cls, agent: Any, provenance: dict[str, Any]) -> PretrainedParetoSet:
@@ -171,10 +185,11 @@ class PretrainedParetoSet:
             raise ValueError("deterministic=False: sample through policy_for(ω).predict(obs, deterministic=False)")
         parts = self._split(self.parameters(preferences))
         stats = RunningMeanStd(self.obs_mean, self.obs_var)
-        x = normalize_observations(obs, stats).astype(np.float32)[:, None]  # (K, 1, obs_dim)
+        x = normalize_observations(obs, stats).astype(np.float64)  # (K, obs_dim)
         layers = sum(1 for name, _ in self.segments if name.startswith("actor") and name.endswith("weight"))
         for i in range(layers):
-            x = x @ np.swapaxes(parts[f"actor.{i}.weight"], 1, 2) + parts[f"actor.{i}.bias"][:, None, :]
+            # Row k through its own weights, in a fixed order: the same bits on every machine.
+            x = portable_math.linear(x, np.swapaxes(parts[f"actor.{i}.weight"], 1, 2), parts[f"actor.{i}.bias"])
             if i < layers - 1:
-                x = np.tanh(x)
-        return x[:, 0].astype(np.float64)
+                x = portable_math.tanh(x)
+        return x

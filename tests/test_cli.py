@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
-from morl.cli import main
+import numpy as np
+import pytest
+
+from morl.cli import build_parser, main
 
 
 def test_envs_lists_the_seven(capsys) -> None:
@@ -43,6 +47,53 @@ def test_evaluate_prints_metrics_and_plots(tmp_path, capsys) -> None:
     assert f"hypervolume           {result.metrics.hypervolume:.6g}" in out
     assert "undiscounted returns" in out and "reference point [0.0, 0.0]" in out
     assert plot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_evaluate_pdmorl_protocol_on_a_pretrained_model(monkeypatch, capsys) -> None:
+    """``--protocol pd-morl`` evaluates on PD-MORL's grid (shrunk here to 3 of its 1001 rows) with
+    its three seeded repetitions, and prints their HV and sparsity as mean ± std."""
+    import morl.evaluation
+
+    grid = morl.evaluation.pdmorl_preferences
+    asked: list[int] = []
+
+    def small_grid(m: int) -> np.ndarray:
+        asked.append(m)
+        return grid(m)[::500]
+
+    monkeypatch.setattr(morl.evaluation, "pdmorl_preferences", small_grid)
+    assert main(["evaluate", "pretrained:MO-Humanoid-v2", "--protocol", "pd-morl"]) == 0
+    out = capsys.readouterr().out
+    assert asked == [2] and "preferences: 3" in out
+    assert "pd-morl protocol, morl/MO-Humanoid-v2: undiscounted returns" in out
+    assert "3 repetitions seeded 0, 11, 22" in out
+    assert re.search(r"HV mean ± std +\S+ ± \S+", out) and "sparsity mean ± std" in out
+
+
+def test_evaluate_protocol_of_a_saved_result(tmp_path, capsys) -> None:
+    """A saved result states its protocol; asking for another one is an error, not a relabelling."""
+    from morl.evaluation import PROTOCOLS, front_result
+    from tests.test_plotting_logging import synthetic_result
+
+    parser = build_parser()
+    assert parser.parse_args(["evaluate", "x"]).protocol is None  # a run is evaluated on the paper protocol
+    assert [parser.parse_args(["evaluate", "x", "--protocol", p]).protocol for p in PROTOCOLS] == list(PROTOCOLS)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["evaluate", "x", "--protocol", "pdmorl"])
+    paper = tmp_path / "paper.json"
+    synthetic_result(2, "morl/MO-Swimmer-v2").save(paper)
+    assert main(["evaluate", str(paper), "--protocol", "paper"]) == 0
+    assert "HV mean ± std" not in capsys.readouterr().out
+    assert main(["evaluate", str(paper), "--protocol", "pd-morl"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "measured with protocol 'paper'; --protocol applies to a run directory" in err
+    returns = np.array([[[10.0, 1.0], [12.0, 1.0], [11.0, 1.0]], [[1.0, 9.0], [1.0, 9.0], [1.0, 9.0]]])
+    pdmorl = tmp_path / "pdmorl.json"
+    front_result("morl/MO-Swimmer-v2", [[1.0, 0.0], [0.0, 1.0]], returns, protocol="pd-morl").save(pdmorl)
+    assert main(["evaluate", str(pdmorl)]) == 0
+    out = capsys.readouterr().out
+    # HV per repetition: 10·1 + 1·9 - 1·1 = 18, 20, 19; population std of (18, 20, 19) = 0.816497
+    assert "HV mean ± std         19 ± 0.816497" in out and "pd-morl protocol" in out
 
 
 def test_evaluate_missing_file_is_a_one_line_error(tmp_path, capsys) -> None:

@@ -8,11 +8,12 @@ import os
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 
 import morl
 import tests.toy_mo_env  # noqa: F401  (registers test/ToyMO-v0)
-from morl.evaluation import FrontResult, evaluate_front
-from morl.pareto import FrontMetrics
+from morl.evaluation import FrontResult, default_utility_weights, evaluate_front, pdmorl_preferences
+from morl.pareto import FrontMetrics, hypervolume, non_dominated, sparsity
 
 
 class FixedPolicy:
@@ -198,3 +199,119 @@ def test_front_result_of_measured_returns_equals_an_evaluation() -> None:
     assert again.env_steps == 0 and again.protocol.episodes == 1
     with pytest.raises(ValueError, match="do not match preferences"):
         morl.evaluation.front_result("morl/MO-Hopper-v2", preferences[:2], measured.returns)
+
+
+# --------------------------------------------------------------------------- PD-MORL's protocol
+def test_pdmorl_preference_grid() -> None:
+    """The authors' final grid: w1 = 0, 0.001, ..., 1 (1001 rows, w1 ascending); m = 2 only."""
+    grid = pdmorl_preferences(2)
+    assert grid.shape == (1001, 2)
+    np.testing.assert_array_equal(grid[0], [0.0, 1.0])
+    np.testing.assert_array_equal(grid[-1], [1.0, 0.0])
+    np.testing.assert_allclose(np.diff(grid[:, 0]), 0.001, atol=1e-12)  # sorted, evenly spaced
+    np.testing.assert_allclose(grid.sum(axis=1), 1.0, atol=1e-15)
+    np.testing.assert_allclose(grid[500], [0.5, 0.5], atol=1e-15)
+    with pytest.raises(ValueError, match=r"num_objectives=3: PD-MORL's protocol defines its preferences .* for 2"):
+        pdmorl_preferences(3)
+    with pytest.raises(ValueError, match="num_objectives=3"):  # the default grid of a 3-objective problem
+        evaluate_front(lambda w: FixedPolicy(w, 3), "MO-Hopper-v3", protocol="pd-morl", workers=1)
+
+
+def test_pdmorl_protocol_repeats_three_seeded_evaluations(tmp_path) -> None:
+    """Humanoid resets with noise, so the three repetitions (env seeds 0, 11, 22) differ; each is
+    the paper protocol's evaluation at its seed; HV and sparsity per repetition, then mean ± std."""
+    preferences = pdmorl_preferences(2)[::250]  # 5 of the 1001, to keep the test short
+
+    def policy(w: np.ndarray) -> FixedPolicy:  # actions in [-0.1, 0.1]
+        return FixedPolicy(np.array([0.45 + 0.1 * w[0]]), 17)
+
+    result = evaluate_front(policy, "MO-Humanoid-v2", preferences, protocol="pd-morl", workers=1, training_env_steps=7)
+    assert result.protocol.name == "pd-morl" and result.protocol.repetitions == 3 and result.protocol.episodes == 1
+    assert result.protocol.seed == 0 and "3 repetitions seeded 0, 11, 22" in result.protocol.describe()
+    assert result.episode_returns.shape == (5, 3, 2) and result.training_env_steps == 7
+    steps = 0
+    for e, seed in enumerate((0, 11, 22)):
+        alone = evaluate_front(policy, "MO-Humanoid-v2", preferences, seed=seed, workers=1)
+        np.testing.assert_array_equal(result.episode_returns[:, e], alone.returns)
+        steps += alone.env_steps
+        front = alone.returns[non_dominated(alone.returns)]  # the authors': negatives kept
+        assert result.repetition_metrics is not None and result.repetition_metrics.seeds[e] == seed
+        assert result.repetition_metrics.hypervolume[e] == hypervolume(front, ref_point=(0.0, 0.0))
+        assert result.repetition_metrics.sparsity[e] == sparsity(front)
+    assert result.env_steps == steps
+    assert not np.allclose(result.episode_returns[:, 0], result.episode_returns[:, 1])
+    reps = result.repetition_metrics
+    assert reps.hypervolume_mean == pytest.approx(np.mean(reps.hypervolume))
+    assert reps.hypervolume_std == pytest.approx(np.std(reps.hypervolume)) and reps.hypervolume_std > 0
+    assert reps.sparsity_mean == pytest.approx(np.mean(reps.sparsity))
+    assert reps.sparsity_std == pytest.approx(np.std(reps.sparsity))
+    np.testing.assert_allclose(result.returns, result.episode_returns.mean(axis=1))
+    np.testing.assert_array_equal(result.front_indices, np.flatnonzero(non_dominated(result.returns)))
+    assert result.metrics == FrontMetrics(ref_point=(0.0, 0.0), weights=default_utility_weights(2))(result.returns)
+    path = tmp_path / "front.json"
+    result.save(path)
+    loaded = FrontResult.load(path)
+    assert loaded.protocol == result.protocol and loaded.repetition_metrics == result.repetition_metrics
+    assert json.loads(path.read_text())["repetition_metrics"]["hypervolume_std"] == reps.hypervolume_std
+
+
+def test_pdmorl_protocol_seeds_and_restores_the_global_generators() -> None:
+    """A stochastic policy drawing from NumPy's and torch's global generators sees them seeded
+    with 11·e in repetition e (so the evaluation is reproducible), and the caller's streams are
+    the same afterwards as if no evaluation had run."""
+
+    class Noisy:
+        def __init__(self, preference: np.ndarray) -> None:
+            pass
+
+        def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+            noise = np.random.uniform(-1, 1, size=(len(obs), 2)) + torch.rand(len(obs), 2).numpy()  # noqa: NPY002
+            return noise - 0.5
+
+    np.random.seed(5)  # noqa: NPY002
+    torch.manual_seed(5)
+    first = evaluate_front(Noisy, "MO-Swimmer-v2", [[0.5, 0.5], [1.0, 0.0]], protocol="pd-morl", deterministic=False,
+                           workers=1)  # fmt: skip
+    after = np.random.random(), torch.rand(1).item()  # noqa: NPY002
+    np.random.seed(5)  # noqa: NPY002
+    torch.manual_seed(5)
+    assert after == (np.random.random(), torch.rand(1).item())  # noqa: NPY002
+    second = evaluate_front(Noisy, "MO-Swimmer-v2", [[0.5, 0.5], [1.0, 0.0]], protocol="pd-morl", deterministic=False,
+                            workers=1)  # fmt: skip
+    np.testing.assert_array_equal(first.episode_returns, second.episode_returns)
+    assert not first.protocol.deterministic
+    assert not np.allclose(first.episode_returns[:, 0], first.episode_returns[:, 1])  # 0 and 11 draw differently
+
+
+def test_the_paper_protocol_stays_the_default(small_result: FrontResult, tmp_path) -> None:
+    result = evaluate_front(lambda w: FixedPolicy(w, 3), "MO-Hopper-v2", [[0.5, 0.5], [0.9, 0.1]], workers=1)
+    explicit = evaluate_front(lambda w: FixedPolicy(w, 3), "MO-Hopper-v2", [[0.5, 0.5], [0.9, 0.1]], workers=1,
+                              protocol="paper")  # fmt: skip
+    np.testing.assert_array_equal(result.returns, explicit.returns)
+    assert result.protocol == explicit.protocol and result.metrics == explicit.metrics
+    assert (result.protocol.name, result.protocol.repetitions, result.repetition_metrics) == ("paper", 1, None)
+    assert result.protocol.describe() == (
+        "morl/MO-Hopper-v2: undiscounted returns, 1 episode(s) per preference, deterministic actions, seed 0, "
+        "reference point [0.0, 0.0]"
+    )
+    # a result saved before protocols had names is the paper protocol's
+    path = tmp_path / "old.json"
+    small_result.save(path)
+    data = json.loads(path.read_text())
+    del data["protocol"]["name"], data["protocol"]["repetitions"], data["repetition_metrics"]
+    path.write_text(json.dumps(data))
+    loaded = FrontResult.load(path)
+    assert loaded.protocol == small_result.protocol and loaded.protocol.name == "paper"
+    assert loaded.repetition_metrics is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"protocol": "pdmorl"}, r"protocol='pdmorl' is unknown; expected one of \['paper', 'pd-morl'\]"),
+        ({"protocol": "pd-morl", "episodes": 2}, "episodes=2 with protocol='pd-morl'.*expected episodes=1"),
+    ],
+)
+def test_bad_protocol_arguments(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        evaluate_front(lambda w: FixedPolicy(w, 2), "MO-Swimmer-v2", [[0.5, 0.5]], **kwargs)

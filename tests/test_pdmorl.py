@@ -106,7 +106,7 @@ def test_interpolator_is_piecewise_linear_for_two_objectives() -> None:
     returns = np.array([[100.0, 2000.0], [900.0, 1500.0], [2500.0, 200.0]])
     interp = KeyInterpolator(key_preferences(2), returns)
     w1 = np.linspace(0.0, 1.0, 101)
-    unit = returns / np.linalg.norm(returns, axis=1, keepdims=True)
+    unit = returns / np.abs(returns).sum(axis=1, keepdims=True)
     expected = np.stack([np.interp(w1, [0.0, 0.5, 1.0], unit[:, j]) for j in range(2)], axis=1)
     np.testing.assert_allclose(interp(np.stack([w1, 1 - w1], axis=1)), expected, atol=1e-12)
 
@@ -116,7 +116,19 @@ def test_interpolator_passes_through_the_keys_for_three_objectives() -> None:
     assert len(keys) == 4 and np.allclose(keys.sum(axis=1), 1.0)
     returns = np.abs(np.random.default_rng(0).normal(size=(4, 3))) * 100
     interp = KeyInterpolator(keys, returns)
-    np.testing.assert_allclose(interp(keys), returns / np.linalg.norm(returns, axis=1, keepdims=True), atol=1e-9)
+    np.testing.assert_allclose(interp(keys), returns / np.abs(returns).sum(axis=1, keepdims=True), atol=1e-9)
+
+
+def test_interpolator_normalises_with_l1_when_built_and_when_rebuilt() -> None:
+    """L1 throughout (spec deviation 3): between two keys the direction is the mean of their
+    unit-L1 returns, which differs from the unit-L2 one; the same after a key is replaced."""
+    interp = KeyInterpolator(key_preferences(2), np.array([[0.0, 10.0], [30.0, 10.0], [10.0, 0.0]]))
+    np.testing.assert_allclose(interp.directions, [[0.0, 1.0], [0.75, 0.25], [1.0, 0.0]], atol=1e-12)
+    # ω = (¼, ¾): halfway between (0, 1) and (½, ½); by unit L2 norms it would be [0.474, 0.658]
+    np.testing.assert_allclose(interp(np.array([[0.25, 0.75]])), [[0.375, 0.625]], atol=1e-12)
+    assert interp.offer(1, np.array([15.0, 45.0]))  # better for (½, ½): 30 > 20; unit L1 [0.25, 0.75]
+    np.testing.assert_allclose(interp(np.array([[0.25, 0.75]])), [[0.125, 0.875]], atol=1e-12)
+    np.testing.assert_allclose(np.abs(interp(key_preferences(2))).sum(axis=1), 1.0, atol=1e-12)
 
 
 def test_a_key_return_is_replaced_only_when_better_for_its_key() -> None:

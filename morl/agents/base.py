@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import time
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -29,10 +30,17 @@ import numpy as np
 import torch
 
 import morl
-from morl.agents.checkpoint import CHECKPOINT, checkpoint_path, has_checkpoint, read_checkpoint, save_checkpoint
+from morl.agents.checkpoint import (
+    CHECKPOINT,
+    checkpoint_path,
+    definition_mismatch,
+    has_checkpoint,
+    read_checkpoint,
+    save_checkpoint,
+)
 from morl.agents.settings import AgentConfig
 from morl.envs.registration import get_problem
-from morl.evaluation import FrontResult, PolicySource, evaluate_front
+from morl.evaluation import PDMORL_PROTOCOL, FrontResult, PolicySource, evaluate_front, pdmorl_preferences
 from morl.io import DirectoryLock, atomic_write_text, remove_stale_temporaries, writable_directory
 from morl.policy import PreferencePolicy
 from morl.preferences import evaluation_preferences, simplex_grid
@@ -195,7 +203,12 @@ class Agent(ABC):
     def evaluate(self, preferences: np.ndarray | None = None, **kwargs: Any) -> FrontResult:
         """The front on the paper protocol (:func:`morl.evaluation.evaluate_front`): the papers'
         preference set (or the config's ``eval_splits`` grid) unless ``preferences`` is given;
-        ``kwargs`` go to ``evaluate_front`` (episodes, seed, discount, ...)."""
+        ``kwargs`` go to ``evaluate_front`` (episodes, seed, discount, ...). With
+        ``protocol="pd-morl"``: PD-MORL's own 1001 preferences and its seeds 0, 11, 22 unless given."""
+        if kwargs.get("protocol") == PDMORL_PROTOCOL:
+            kwargs.setdefault("seed", 0)
+            if preferences is None:
+                preferences = pdmorl_preferences(self.m)
         if preferences is None:
             preferences = self.default_preferences()
         return self._evaluate_front(self, preferences, **kwargs)
@@ -247,6 +260,9 @@ class Agent(ABC):
             config = cls.config_class.from_dict(json.loads(payload["config"]))
         except (TypeError, ValueError) as error:
             raise ValueError(f"{str(directory)!r} holds an invalid {cls.name} config ({error})") from None
+        mismatch = definition_mismatch(payload, str(directory))
+        if mismatch is not None:  # usable, but its numbers belong to another problem definition
+            warnings.warn(f"{mismatch}: its returns are not comparable with this definition's", stacklevel=2)
         agent = cls(saved, config)
         agent._restore_payload(payload, directory)
         return agent
@@ -337,6 +353,9 @@ class Agent(ABC):
             saved = self.config_class.from_dict(json.loads(payload["config"]))
         except (TypeError, ValueError) as error:
             raise ValueError(f"{where!r} holds an invalid {self.name} config ({error})") from None
+        mismatch = definition_mismatch(payload, where)
+        if mismatch is not None:
+            raise ValueError(f"{mismatch}; a run cannot change problem definitions midway: use a new out_dir")
         if saved != self.config:
             changed = "; ".join(self.config.differences(saved))
             raise ValueError(

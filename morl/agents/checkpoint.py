@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from morl.envs.fingerprint import definition_mismatch as _mismatch
+from morl.envs.fingerprint import fingerprint
 from morl.io import atomic_write_bytes
 from morl.versions import versions
 
@@ -42,7 +44,8 @@ def save_checkpoint(directory: str | os.PathLike[str], header: dict[str, Any], s
     checkpoint or the new one, never a mix)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "versions": versions(), **header, "state": state}
+    payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "versions": versions(),
+               "fingerprint": fingerprint(header["problem_id"]), **header, "state": state}  # fmt: skip
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     path = directory / CHECKPOINT
@@ -75,6 +78,12 @@ def read_checkpoint(directory: str | os.PathLike[str], agent: str | None = None)
     if agent is not None and payload["agent"] != agent:
         raise ValueError(f"{str(path)!r} is a checkpoint of agent {payload['agent']!r}, not {agent!r}")
     return payload
+
+
+def definition_mismatch(payload: dict[str, Any], where: str) -> str | None:
+    """None when the checkpoint was trained on this morl's definition of its problem, else a
+    sentence naming both definitions (see :func:`morl.envs.fingerprint.definition_mismatch`)."""
+    return _mismatch(payload.get("fingerprint"), payload["problem_id"], repr(where))
 
 
 def to_tensors(value: Any) -> Any:

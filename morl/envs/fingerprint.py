@@ -96,3 +96,14 @@ def same_definition(recorded: str | None, problem: Problem | str) -> bool:
     """Whether a result's recorded fingerprint names today's definition of ``problem`` (a record
     without one predates fingerprints: morl < 0.4.0, today's-compiler physics)."""
     return recorded is not None and recorded == fingerprint(problem)
+
+
+def definition_mismatch(recorded: str | None, problem: Problem | str, where: str) -> str | None:
+    """None when ``recorded`` names today's definition of ``problem``, else a sentence naming both
+    (``where``: the file or record, for the reader). No fingerprint means a result from before
+    fingerprints: morl < 0.4.0, on today's-compiler physics rather than MuJoCo 2.0's."""
+    here = fingerprint(problem)
+    if recorded == here:
+        return None
+    named = repr(recorded) if recorded else "a definition from before fingerprints (morl < 0.4.0)"
+    return f"{where} was made on {named}; this morl defines {here.split('@')[0]} as {here!r}"

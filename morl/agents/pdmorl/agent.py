@@ -17,7 +17,8 @@ equal budgets counts every step the algorithm takes.
 The authors' bugs, fixed (README, "PD-MORL"): a time-limit truncation is not a termination (the
 value bootstraps through it); evaluation runs on its own random streams (the authors reseeded
 the global generators in every interpolator evaluation, so replay indices, HER preferences and
-target noise repeated after each one); one interpolator normalisation (L2) throughout.
+target noise repeated after each one); one interpolator normalisation (L1, the one the authors'
+rebuilt interpolator used for almost all of their training) throughout.
 """
 
 from __future__ import annotations

@@ -2,15 +2,19 @@
 key preferences.
 
 The keys are the simplex corners and its centre ((0, 1), (½, ½), (1, 0) for m = 2, the
-authors'). Their return vectors X_k, normalised to unit L2 norm, are interpolated over the
-simplex by ``scipy.interpolate.RBFInterpolator`` with the linear kernel, in the coordinates
-ω_1..ω_{m-1} (the last weight is implied; on the full coordinates the keys would lie on a plane,
-which the kernel's linear polynomial cannot be fitted on). For m = 2 that is piecewise-linear
-interpolation in ω_1.
+authors'). Their return vectors X_k, normalised to unit L1 norm (X_k / Σ_j |X_kj|), are
+interpolated over the simplex by ``scipy.interpolate.RBFInterpolator`` with the linear kernel, in
+the coordinates ω_1..ω_{m-1} (the last weight is implied; on the full coordinates the keys would
+lie on a plane, which the kernel's linear polynomial cannot be fitted on). For m = 2 that is
+piecewise-linear interpolation in ω_1.
 
-One normalisation throughout: the authors normalised X by its L2 norm when building the
-interpolator and by its L1 norm when rebuilding it after an update (a bug: the direction of the
-interpolated vector between two keys depends on it); here it is L2 always.
+One normalisation throughout, L1: the authors normalised X by its L2 norm when building the
+interpolator and by its L1 norm when rebuilding it after a key's return was replaced (a bug:
+between two keys, the direction of the interpolated vector depends on the norm, which scales
+each key's vector by a different factor). The first replacement comes early in training, so
+theirs was in effect L1 for almost all of it; L1 from the start is the faithful choice (spec
+pd-morl.md, deviation 3). A checkpoint stores the raw key returns, not the directions, so the
+normalisation is applied again whenever a checkpoint is loaded.
 """
 
 from __future__ import annotations
@@ -40,7 +44,9 @@ class KeyInterpolator:
         self._build()
 
     def _build(self) -> None:
-        norms = np.linalg.norm(self.returns, axis=1, keepdims=True)
+        """The unit-L1 directions of the key returns and their interpolator (L1 as the authors'
+        rebuilt interpolator, which is the one their training ran with; see the module)."""
+        norms = np.linalg.norm(self.returns, ord=1, axis=1, keepdims=True)
         self.directions = self.returns / np.maximum(norms, 1e-12)
         self._rbf = RBFInterpolator(self.keys[:, :-1], self.directions, kernel="linear")
 
