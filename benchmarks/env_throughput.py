@@ -202,6 +202,7 @@ def main() -> None:
             "cores": os.cpu_count(),
             "steps": args.steps,
             "repeats": args.repeats,
+            "fingerprint": {p: morl.fingerprint(p) for p in args.problems},  # the definitions measured
         }
         with open(args.out, "w") as f:
             json.dump({"meta": meta, "rows": rows}, f, indent=2)

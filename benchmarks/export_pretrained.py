@@ -51,8 +51,12 @@ def main() -> None:
     agent = morl.load(Path(args.runs) / f"reproduce-{problem}-seed{seed}")
     if agent.name != "hyper-morl" or not agent.finished:
         raise SystemExit(f"the run of seed {seed} is not a finished Hyper-MORL run")
+    trained_on = record.get("fingerprint") or "a definition from before fingerprints"
+    if trained_on != morl.fingerprint(problem):  # its model would carry another problem's numbers
+        raise SystemExit(f"the run of seed {seed} ran on {trained_on}, not this morl's {morl.fingerprint(problem)}")
     exporter = versions()
     provenance = {
+        "fingerprint": record["fingerprint"],  # the definition it was trained on (checked on load)
         "problem": problem,
         "seed": seed,
         "seeds_compared": {str(s): c["hypervolume"] for s, c in sorted(candidates.items())},

@@ -38,9 +38,9 @@ def main() -> None:
     parser.add_argument("--figure", type=Path, help="draw our seeds against the authors' ranges (PNG)")
     parser.add_argument("--out", type=Path, help="save the summary as JSON")
     args = parser.parse_args()
-    records = load_records(args.results)
+    records = load_records(args.results)  # on this morl's problem definitions only
     if not records:
-        parser.error(f"--results {args.results}: no reproduction records there")
+        print(f"--results {args.results}: no reproduction record on this morl's problem definitions", file=sys.stderr)
     block = render_block(records)
     print(block, end="")
     if args.readme:
@@ -50,7 +50,7 @@ def main() -> None:
             atomic_write_bytes(args.readme, updated.encode("utf-8"))
             print(f"updated {args.readme}", file=sys.stderr)
     summaries = summarise(records)
-    if args.figure:
+    if args.figure and summaries:  # nothing to draw before a run on these definitions finishes
         figure(summaries, args.figure)
     if args.out:
         produced_by = versions()

@@ -58,6 +58,7 @@ def main() -> None:
     if args.out:
         record = {"rows": rows, "total_hours": total, "git_commit": produced_by.get("git_commit"),
                   "versions": produced_by, "machine": header,
+                  "fingerprint": {p: morl.fingerprint(p) for p in rows},
                   "command": "python benchmarks/run_hours.py " + " ".join(sys.argv[1:])}  # fmt: skip
         Path(args.out).write_text(json.dumps(record, indent=1) + "\n")
 

@@ -211,7 +211,7 @@ def main() -> None:
     print(f"  pd-morl main stage / SB3 TD3 (one update per env step each): {rows['pdmorl_main'] / sb3_td3:.2f}")
     if args.out:
         record = {"rates": rows, "git_commit": produced_by.get("git_commit"),
-                  "versions": produced_by, "machine": header,
+                  "versions": produced_by, "machine": header, "fingerprint": morl.fingerprint(PROBLEM),
                   "command": "python benchmarks/train_throughput.py " + " ".join(sys.argv[1:])}  # fmt: skip
         Path(args.out).write_text(json.dumps(record, indent=1) + "\n")
 

@@ -22,6 +22,7 @@ import gymnasium as gym
 import numpy as np
 
 import morl
+from morl.envs.fingerprint import fingerprint
 from morl.envs.registration import PROBLEM_IDS, get_problem
 from morl.io import atomic_write_text
 from morl.pareto import FrontMetrics, FrontMetricsResult, hypervolume, non_dominated, sparsity
@@ -70,6 +71,9 @@ class EvaluationProtocol:
     versions: dict[str, str] = field(default_factory=dict)
     name: str = PAPER_PROTOCOL  # one of PROTOCOLS (results saved before it existed are the paper's)
     repetitions: int = 1  # whole evaluations averaged (PD-MORL's E; ``episodes`` is per repetition)
+    # The problem's definition the returns were measured on (morl.fingerprint); None in results
+    # saved before morl 0.4.0, which ran on today's-compiler physics.
+    fingerprint: str | None = None
 
     def describe(self) -> str:
         kind = "undiscounted" if self.discount == 1.0 else f"discounted (gamma={self.discount})"
@@ -470,6 +474,7 @@ def front_result(
         versions=versions(),
         name=protocol,
         repetitions=episode_returns.shape[1] if repeated else 1,
+        fingerprint=_definition(problem_id),
     )
     seeds = [seed + PDMORL_SEED_STRIDE * e for e in range(episode_returns.shape[1])]
     front = np.flatnonzero(non_dominated(mean_returns)) if repeated else metrics_fn.front(mean_returns)
@@ -484,6 +489,14 @@ def front_result(
         training_env_steps=training_env_steps,
         repetition_metrics=RepetitionMetrics.of(episode_returns, seeds, ref) if repeated else None,
     )
+
+
+def _definition(problem_id: str) -> str | None:
+    """The fingerprint of a benchmark problem; None for another gymnasium id (a user's own env,
+    which morl cannot name a definition for)."""
+    if problem_id.removeprefix("morl/") in {p.removeprefix("morl/") for p in PROBLEM_IDS}:
+        return fingerprint(problem_id)
+    return None
 
 
 @contextmanager

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from morl.envs.fingerprint import same_definition
+
 
 @dataclass(frozen=True)
 class Published:
@@ -76,6 +78,7 @@ class Record:
     shared_machine: bool  # its wall-clock is an upper bound (the machine was shared; the record's note says how)
     same_seed_hypervolume: float | None  # the method's run of this seed (authors-code records)
     path: Path
+    fingerprint: str | None = None  # the problem definition it ran on (None: before morl 0.4.0)
 
 
 def load_record(path: Path) -> Record:
@@ -102,6 +105,7 @@ def load_record(path: Path) -> Record:
             shared_machine=bool(data.get("wall_clock_upper_bound", False)),
             same_seed_hypervolume=None if same_seed.get("hypervolume") is None else float(same_seed["hypervolume"]),
             path=path,
+            fingerprint=data.get("fingerprint"),
         )
     except (json.JSONDecodeError, KeyError, TypeError) as error:
         raise ValueError(f"{path}: unreadable reproduction record ({type(error).__name__}: {error})") from error
@@ -113,8 +117,10 @@ def load_record(path: Path) -> Record:
 
 
 def load_records(results: Path) -> list[Record]:
-    """Every reproduction record in ``results`` whose problem has a published result and whose run
-    had the authors' budget (a trial at a smaller one is no reproduction), in a stable order (the
+    """Every reproduction record in ``results`` whose problem has a published result, whose run
+    had the authors' budget (a trial at a smaller one is no reproduction) and which ran on this
+    morl's definition of its problem (its fingerprint: records of another definition, such as those
+    of morl < 0.4.0 on today's-compiler physics, measured another problem), in a stable order (the
     authors' problem order, then seed); an unreadable or misnamed record is an error, not skipped."""
     if not results.is_dir():
         raise FileNotFoundError(f"results={str(results)!r}: no such directory")
@@ -124,7 +130,7 @@ def load_records(results: Path) -> list[Record]:
         if match is None or match["problem"] not in PUBLISHED:
             continue  # fronts, other agents' records
         record = load_record(path)
-        if record.paper_budget:
+        if record.paper_budget and same_definition(record.fingerprint, record.problem):
             records.append(record)
     order = list(PUBLISHED)
     return sorted(records, key=lambda r: (order.index(r.problem), r.authors_code, r.seed))
@@ -253,7 +259,11 @@ END = "<!-- /reproduction-table -->"
 
 
 def render_block(records: list[Record]) -> str:
-    """What goes between the README's markers: the table, and the authors'-code table if any."""
+    """What goes between the README's markers: the table, and the authors'-code table if any (a
+    sentence saying so when no record is on this morl's problem definitions yet)."""
+    if not records:
+        return ("No full-budget run on this version's problem definitions (MuJoCo 2.0's physics, "
+                "morl >= 0.4.0) has finished yet.\n")  # fmt: skip
     block = markdown_table(summarise(records))
     extra = authors_code_table(records)
     if extra:

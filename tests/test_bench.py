@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import morl
 from morl.agents import get_agent
 from morl.bench.aggregate import iqm, normalized_scores, performance_profile, stratified_iqm
 from morl.bench.latex import escape, mean_pm_std
@@ -348,3 +349,31 @@ def test_status_errors(tmp_path: Path, capsys: Any) -> None:
     assert "holds no bench" in capsys.readouterr().err
     assert main(["bench", "status"]) == 2
     assert "morl bench status DIR: the bench directory is missing" in capsys.readouterr().err
+
+
+def test_a_report_names_its_definitions_and_refuses_to_mix_them(tmp_path: Path) -> None:
+    (tmp_path / "records").mkdir()
+    today = morl.fingerprint("MO-Swimmer-v2")
+    for seed in range(2):
+        record = {**_record("a", "MO-Swimmer-v2", seed, 1.0), "fingerprint": today}
+        (tmp_path / "records" / f"a__MO-Swimmer-v2__seed{seed}.json").write_text(json.dumps(record))
+    assert f"Problem definitions: {today}." in report(tmp_path)
+    old = _record("b", "MO-Swimmer-v2", 0, 2.0)  # no fingerprint: written before morl 0.4.0
+    (tmp_path / "records" / "b__MO-Swimmer-v2__seed0.json").write_text(json.dumps(old))
+    with pytest.raises(ValueError, match=r"mixes definitions of MO-Swimmer-v2 \(.*: a seed 0, a seed 1; a definition "
+                       r"from before fingerprints \(morl < 0.4.0\): b seed 0\)"):  # fmt: skip
+        report(tmp_path)
+    (tmp_path / "records" / "a__MO-Swimmer-v2__seed0.json").unlink()
+    (tmp_path / "records" / "a__MO-Swimmer-v2__seed1.json").unlink()
+    text = report(tmp_path)  # one old definition alone: reported, and flagged as not today's
+    assert f"MO-Swimmer-v2: a definition from before fingerprints (morl < 0.4.0), not this morl's {today}" in text
+
+
+def test_a_bench_does_not_add_runs_beside_another_definitions(tmp_path: Path) -> None:
+    (tmp_path / "records").mkdir()
+    (tmp_path / "records" / "a__MO-Swimmer-v2__seed0.json").write_text(
+        json.dumps(_record("a", "MO-Swimmer-v2", 0, 1.0))
+    )
+    runs = plan_runs(["hyper-morl"], ["MO-Swimmer-v2"], [0], 1000)
+    with pytest.raises(ValueError, match="holds finished runs of MO-Swimmer-v2 on a definition from before"):
+        bench(runs, tmp_path)

@@ -315,3 +315,12 @@ def test_the_paper_protocol_stays_the_default(small_result: FrontResult, tmp_pat
 def test_bad_protocol_arguments(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         evaluate_front(lambda w: FixedPolicy(w, 2), "MO-Swimmer-v2", [[0.5, 0.5]], **kwargs)
+
+
+def test_a_front_names_the_problem_definition_it_was_measured_on(tmp_path: Path) -> None:
+    from morl.evaluation import front_result
+
+    result = front_result("MO-Swimmer-v2", np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([[1.0, 2.0], [2.0, 1.0]]))
+    assert result.protocol.fingerprint == morl.fingerprint("MO-Swimmer-v2")
+    result.save(tmp_path / "front.json")
+    assert FrontResult.load(tmp_path / "front.json").protocol.fingerprint == morl.fingerprint("MO-Swimmer-v2")

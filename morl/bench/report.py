@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from morl.bench.aggregate import normalized_scores, performance_profile
+from morl.bench.definitions import definitions, describe
 from morl.bench.figures import problem_figures, profile_figure
 from morl.bench.html import to_html
 from morl.bench.latex import to_latex
@@ -82,6 +83,7 @@ def report(out: str | os.PathLike[str]) -> str:
     """The Markdown report of the bench in ``out`` (also written to ``out/report.md``, as HTML to
     ``report.html`` and its tables as LaTeX to ``report.tex``)."""
     records = load_records(out)
+    found = definitions(records, repr(str(out)))  # refuses a bench that mixes definitions
     finished = [r for r in records if r["status"] == "finished"]
     failed = [r for r in records if r["status"] != "finished"]
     lines = ["# Bench report", ""]
@@ -90,7 +92,7 @@ def report(out: str | os.PathLike[str]) -> str:
         first = finished[0]
         preamble = (f"Protocol: {first['protocol'].split(':', 1)[1].strip()}. "
                     f"Machine: {first['machine']['cores']} cores. morl {first['versions'].get('morl')}, "
-                    f"commit {str(first.get('git_commit'))[:7]}.")  # fmt: skip
+                    f"commit {str(first.get('git_commit'))[:7]}. {describe(found)}")  # fmt: skip
         lines += [preamble, ""]
         fewest = min(Counter((r["agent"], r["problem"]) for r in finished).values())
         if fewest < 4:
