@@ -4,8 +4,9 @@ An evolutionary MORL algorithm over PPO policies. A warm-up trains one fresh pol
 an even simplex grid; then each generation the prediction model (:mod:`.prediction`)
 forecasts what training each population member with each candidate weight would give, and
 :func:`~morl.agents.pgmorl.selection.select_tasks` picks the n (policy, weight) tasks that most
-improve HV − α·SP of the archive. Every policy evaluated after every iteration enters the Pareto
-archive (unbounded, non-dominated); the archive is the result.
+improve HV − α·SP of the archive. Every policy evaluated after every iteration (``eval_num``
+deterministic episodes, the mean) enters the Pareto archive (unbounded, non-dominated, no negative
+objective); the archive is the result.
 
 **Batched.** The authors train each task in its own process. Here the n tasks of a stage are rows
 of one parameter tensor θ (n, P): they collect together on one vector env of n × E envs with one
@@ -35,7 +36,13 @@ from morl.agents.base import Agent, Iteration, torch_threads, update_threads
 from morl.agents.networks import TargetNetworkLayout, actor_arrays
 from morl.agents.normalization import RunningMeanStd
 from morl.agents.pgmorl.prediction import OptimizationGraph
-from morl.agents.pgmorl.selection import PerformanceBuffers, Task, candidate_weights, select_tasks
+from morl.agents.pgmorl.selection import (
+    PerformanceBuffers,
+    Task,
+    archive_indices,
+    candidate_weights,
+    select_tasks,
+)
 from morl.agents.ppo import (
     Collector,
     CollectorSlot,
@@ -49,7 +56,6 @@ from morl.agents.ppo import (
 from morl.agents.settings import AgentConfig, setting
 from morl.envs.problem import Problem
 from morl.evaluation import FrontResult, evaluate_front, front_result
-from morl.pareto import non_dominated
 from morl.policy import PreferencePolicy
 from morl.preferences import simplex_grid, validate_preference
 from morl.versions import versions
@@ -74,9 +80,14 @@ class PGMORLConfig(PPOSettings, AgentConfig):
     update_iter: int = setting(20, low=1, help="iterations per generation (10 Swimmer, 20 HalfCheetah/Walker2d, "
                                "40 others)")  # fmt: skip
     sparsity_weight: float = setting(1.0, low=0.0, help="alpha of HV - alpha*SP in task selection (1; 1e6 for m=3)")
-    weight_candidates: int = setting(7, low=2, help="m=2: candidate weights per policy over +-pi/4")
+    weight_candidates: int = setting(7, low=2, help="candidate weights per policy (m=2: over +-pi/4; m=3: the "
+                                     "centre and grid weights within pi/4)")  # fmt: skip
     buffers: int = setting(100, low=1, help="m=2: performance buffers over [0, pi/2] (m=3: 210 directions)")
     buffer_size: int = setting(2, low=1, help="policies each performance buffer keeps")
+    # The authors' scripts pass --eval-num 6 for Humanoid (its resets are noisy: scripts/humanoid-v2.py)
+    # and --eval-num 1 for every other problem.
+    eval_num: int = setting(1, low=1, help="deterministic episodes scoring each archive entry, the mean (the "
+                            "authors' eval_num: 6 for Humanoid, 1 otherwise)")  # fmt: skip
     advantage_normalization: str = setting("per_policy", choices=("joint", "per_policy"),
                                            help="per task, as independent PPO runs (the authors')")  # fmt: skip
     grad_clip: str = setting("per_policy", choices=("joint", "per_policy"),
@@ -95,6 +106,7 @@ class PGMORLConfig(PPOSettings, AgentConfig):
             "warmup_iter": warmup,
             "update_iter": update,
             "sparsity_weight": 1.0 if m2 else 1e6,
+            "eval_num": 6 if humanoid else 1,
             "gamma": 0.99 if humanoid else 0.995,
         }
 
@@ -121,14 +133,16 @@ class PolicyRecord:
     adam_step: int
     obs_stats: RunningMeanStd
     ret_stats: RunningMeanStd
-    objs: np.ndarray  # (m,) evaluated return vector
+    objs: np.ndarray  # (m,) evaluated return vector: the mean of episode_returns
+    episode_returns: np.ndarray  # (eval_num, m) the return vector of each evaluation episode
     weight: np.ndarray  # (m,) the weight it was trained with
     node: int  # its node in the optimisation graph, -1 if none
 
     def meta(self) -> dict[str, Any]:
         """Everything but the parameter-sized arrays, as JSON-ready values."""
         return {"adam_step": self.adam_step, "obs_stats": self.obs_stats.state(), "ret_stats": self.ret_stats.state(),
-                "objs": self.objs.tolist(), "weight": self.weight.tolist(), "node": self.node}  # fmt: skip
+                "objs": self.objs.tolist(), "episode_returns": self.episode_returns.tolist(),
+                "weight": self.weight.tolist(), "node": self.node}  # fmt: skip
 
     @classmethod
     def from_parts(cls, theta: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
@@ -141,6 +155,8 @@ class PolicyRecord:
             obs_stats=RunningMeanStd.from_state(meta["obs_stats"]),
             ret_stats=RunningMeanStd.from_state(meta["ret_stats"]),
             objs=np.asarray(meta["objs"], dtype=np.float64),
+            # checkpoints written before episode returns were kept: their one episode
+            episode_returns=np.asarray(meta.get("episode_returns", [meta["objs"]]), dtype=np.float64),
             weight=np.asarray(meta["weight"], dtype=np.float64),
             node=int(meta["node"]),
         )
@@ -244,7 +260,7 @@ class PGMORL(Agent):
         """Fresh policies on the warm-up grid, evaluated and entered as the graph's roots."""
         weights = self.warmup_weights
         self._load_rows([None] * len(weights), weights, [-1] * len(weights))
-        objs = self._evaluate_rows()
+        objs = self._evaluate_rows().mean(axis=1)
         for row, value in zip(self.rows, objs, strict=True):
             row.node = self.graph.insert(row.weight, value, -1)
 
@@ -261,7 +277,10 @@ class PGMORL(Agent):
         for member in self.population:
             node = self.records[member].node
             used = [self.graph.weights[s] for s in self.graph.successors(node)]
-            weights = candidate_weights(self.graph.weights[node], used, self.rng, self.config.weight_candidates)
+            # m >= 3: the grid of step delta_weight / 2, delta_weight the warm-up grid's step
+            # (authors' population_3d.py): 2 x 4 = 8 splits, 45 weights
+            weights = candidate_weights(self.graph.weights[node], used, self.rng, self.config.weight_candidates,
+                                        grid_splits=2 * self.config.warmup_splits)  # fmt: skip
             if len(weights):
                 predicted = self.graph.predict(node, weights)
                 candidates.extend(Task(member, w, p) for w, p in zip(weights, predicted, strict=True))
@@ -314,10 +333,12 @@ class PGMORL(Agent):
         return Iteration(rollout.env_steps, stats, rollout.episode_returns, f"{label} {index + 1}/{length}")
 
     def _record_offspring(self, node: bool) -> None:
-        """Evaluate every row's policy (one deterministic episode, the authors' ``eval_num``): all
-        enter the archive; with ``node``, they also become optimisation-graph nodes and enter the
-        population (every ``update_iter`` iterations and at the end of a stage)."""
-        objs = self._evaluate_rows()
+        """Evaluate every row's policy (``eval_num`` deterministic episodes, the mean): all
+        enter the archive unless dominated or with a negative objective (:func:`archive_indices`);
+        with ``node``, they also become optimisation-graph nodes and enter the population (every
+        ``update_iter`` iterations and at the end of a stage)."""
+        episode_returns = self._evaluate_rows()
+        objs = episode_returns.mean(axis=1)
         state = self.optimizer.state.get(self.theta, {})
         step = int(state["step"]) if "step" in state else 0
         theta = self.theta.detach().numpy()
@@ -331,6 +352,7 @@ class PGMORL(Agent):
                 obs_stats=self.obs_stats.row(i),
                 ret_stats=self.ret_stats.row(i),
                 objs=objs[i],
+                episode_returns=episode_returns[i],
                 weight=row.weight.copy(),
                 node=-1,
             )
@@ -341,7 +363,7 @@ class PGMORL(Agent):
             self.next_id += 1
         candidates = self.archive + fresh
         values = np.asarray([self.records[i].objs for i in candidates])
-        self.archive = [candidates[i] for i in np.flatnonzero(non_dominated(values))]
+        self.archive = [candidates[i] for i in sorted(archive_indices(values).tolist())]
         if node:
             members = self.population + fresh
             kept = self.buffers.select(np.asarray([self.records[i].objs for i in members]))
@@ -350,14 +372,17 @@ class PGMORL(Agent):
         self.records = {k: v for k, v in self.records.items() if k in keep}
 
     def _evaluate_rows(self) -> np.ndarray:
-        """One deterministic episode of each row's policy (K, m); counted as evaluation steps."""
+        """The return vectors (K, eval_num, m) of ``eval_num`` deterministic episodes of each
+        row's policy (the authors' ``eval_num``: 6 on Humanoid, whose resets are noisy, 1
+        elsewhere); counted as evaluation steps."""
         policies = [self._export(self.theta[i].detach().numpy(), self.obs_stats.row(i), row.weight)
                     for i, row in enumerate(self.rows)]  # fmt: skip
         weights = np.asarray([row.weight for row in self.rows])
         with torch_threads(self.config.torch_threads):
-            result = evaluate_front(policies, self.problem_id, weights, seed=self.config.seed)
+            result = evaluate_front(policies, self.problem_id, weights, episodes=self.config.eval_num,
+                                    seed=self.config.seed)  # fmt: skip
         self.run.eval_env_steps += result.env_steps
-        return result.returns
+        return np.asarray(result.episode_returns, dtype=np.float64).reshape(len(policies), self.config.eval_num, self.m)
 
     def _release(self) -> None:
         self._slot.close()
@@ -399,9 +424,11 @@ class PGMORL(Agent):
         return self._export(best.theta, best.obs_stats, best.weight)
 
     def evaluate(self, preferences: np.ndarray | None = None, **kwargs: Any) -> FrontResult:
-        """Without ``preferences``: every archive member on the paper protocol (one deterministic
-        episode each, env i seeded with seed + i), the front their non-dominated returns. With
-        ``preferences``: the member :meth:`policy_for` picks for each."""
+        """Without ``preferences``: every archive member on the paper protocol (``eval_num``
+        deterministic episodes each, the mean, as the archive was scored: 6 on Humanoid; env i
+        seeded with seed + i), the front their non-dominated returns. With ``preferences``: the
+        member :meth:`policy_for` picks for each. ``episodes=`` overrides ``eval_num``."""
+        kwargs.setdefault("episodes", self.config.eval_num)
         if preferences is not None:
             return super().evaluate(preferences, **kwargs)
         members = self._archive_records()
@@ -409,10 +436,11 @@ class PGMORL(Agent):
         return self._evaluate_front(policies, np.asarray([r.weight for r in members]), **kwargs)
 
     def _training_front(self) -> FrontResult:
-        """The archive's own returns, measured as its members entered it (no further episodes)."""
+        """The archive's own returns, measured as its members entered it (no further episodes):
+        each member's ``eval_num`` episodes, so the protocol records that episode count."""
         records = self._archive_records()
         return front_result(self.problem_id, np.asarray([r.weight for r in records]),
-                            np.asarray([r.objs for r in records]), seed=self.config.seed,
+                            np.asarray([r.episode_returns for r in records]), seed=self.config.seed,
                             training_env_steps=self.env_steps)  # fmt: skip
 
     # ----------------------------------------------------------------------------- persistence

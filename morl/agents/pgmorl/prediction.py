@@ -10,8 +10,11 @@ fitted to the changes observed from the nodes around the policy in objective spa
 by a robust (soft-L1) weighted least-squares fit (``scipy.optimize.least_squares``), the samples
 weighted by exp(−(d/σ)²/2) with d the relative distance of their start point to the policy's.
 The neighbourhood (relative threshold 0.1, σ 0.03) doubles, both together, until more than 3
-distinct weights are found (at most to a threshold of :data:`MAX_THRESHOLD`, so that a policy far
-from all history still gets a fit, or no change predicted when nothing at all is near it).
+distinct weights are found. For m >= 3 the doubling stops once the threshold reaches 1
+(authors' ``population_3d.py``: ``threshold >= 1.0``), so the widest neighbourhood used is 1.6;
+for m = 2 it has no cap (authors' ``population_2d.py``), and it ends only where doubling can add
+nothing more (every step of the history in the neighbourhood, or none reachable because the
+policy has an objective of 0): there the authors' loop would never end.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from scipy.optimize import least_squares
 INITIAL_THRESHOLD = 0.1
 INITIAL_SIGMA = 0.03
 MIN_DISTINCT_WEIGHTS = 4  # "more than 3"
-MAX_THRESHOLD = 12.8  # seven doublings of 0.1
+M3_THRESHOLD_LIMIT = 1.0  # m >= 3: no doubling past a threshold >= 1, i.e. beyond 0.1 · 2⁴ = 1.6
 F_SCALE = 20.0  # soft-L1 scale of the residuals (the authors')
 
 
@@ -88,18 +91,40 @@ class OptimizationGraph:
         start = objs[prev[steps]]
         return start, np.asarray(self.weights)[steps].reshape(-1, objs.shape[1]), objs[steps] - start
 
+    def fit_neighbourhood(self, node: int) -> tuple[float, float, np.ndarray, np.ndarray, np.ndarray]:
+        """The neighbourhood the prediction for ``node`` is fitted to: (threshold, σ, and the
+        :meth:`neighbourhood` arrays at that threshold).
+
+        Threshold 0.1 and σ 0.03 double together until the neighbourhood holds more than 3
+        distinct step weights. m >= 3: the doubling also stops once the threshold is >= 1 (the
+        last neighbourhood is at 1.6, σ 0.48; authors' ``population_3d.py``). m = 2: no cap
+        (authors' ``population_2d.py``); it stops where doubling cannot add a step (all the
+        history's steps are in, or none can be: an objective of 0 makes the relative threshold
+        0), where the authors' loop would run forever.
+        """
+        m = len(self.objs[node])
+        threshold, sigma = INITIAL_THRESHOLD, INITIAL_SIGMA
+        centre = self.objs[node]
+        prev = np.asarray(self.prev)
+        reachable = 0 if np.any(centre == 0.0) else int(np.count_nonzero(prev >= 0))
+        while True:
+            start, step_weights, deltas = self.neighbourhood(node, threshold)
+            if _distinct(step_weights) >= MIN_DISTINCT_WEIGHTS:
+                break
+            if m >= 3 and threshold >= M3_THRESHOLD_LIMIT:
+                break
+            if m < 3 and len(deltas) >= reachable:
+                break
+            threshold, sigma = threshold * 2.0, sigma * 2.0
+        return threshold, sigma, start, step_weights, deltas
+
     def predict(self, node: int, weights: np.ndarray) -> np.ndarray:
         """Predicted return vectors (n, m) of training ``node``'s policy with each of ``weights``
         (n, m; normalised here to sum to 1)."""
         test = np.asarray(weights, dtype=np.float64)
         test = test / test.sum(axis=1, keepdims=True)
         centre = self.objs[node]
-        threshold, sigma = INITIAL_THRESHOLD, INITIAL_SIGMA
-        while True:
-            start, step_weights, deltas = self.neighbourhood(node, threshold)
-            if _distinct(step_weights) >= MIN_DISTINCT_WEIGHTS or threshold >= MAX_THRESHOLD:
-                break
-            threshold, sigma = threshold * 2.0, sigma * 2.0
+        _, sigma, start, step_weights, deltas = self.fit_neighbourhood(node)
         if len(deltas) == 0:
             return np.repeat(centre[None], len(test), axis=0)  # nothing to learn from: no change
         distance = np.linalg.norm((start - centre) / np.abs(centre), axis=1)
