@@ -46,7 +46,7 @@ def test_exact_rule_reproduces_todays_compiler(robot: str) -> None:
     """The per-body combination (parallel axes, frames) is MuJoCo's: with today's exact capsule
     formula it gives back today's compiled masses, centres and principal inertias."""
     spec, model = _todays_model(robot)
-    densities = np.array([g.density for g in sorted(spec.geoms, key=lambda g: g.id)])
+    densities = np.array([g.density for g in spec.geoms])  # the compiled order
     for body, inertial in body_inertials(model, densities, exact=True).items():
         assert inertial.mass == pytest.approx(model.body_mass[body], rel=1e-12)
         np.testing.assert_allclose(inertial.com, model.body_ipos[body], atol=1e-12)
@@ -87,6 +87,14 @@ def test_ant_contacts_have_the_original_effective_margin() -> None:
         mujoco.mj_step(model, data)
     assert data.ncon > 0
     assert all(data.contact[i].includemargin == pytest.approx(0.01) for i in range(data.ncon))
+
+
+def test_margins_are_halved_only_where_mujoco_sums_them() -> None:
+    spec = mujoco.MjSpec.from_string(model_xml("ant"))
+    restore_margins(spec, summed=False)  # MuJoCo < 3.5.0 takes the larger margin itself
+    assert {g.margin for g in spec.geoms} == {0.01}
+    restore_margins(spec, summed=True)
+    assert {g.margin for g in spec.geoms} == {0.005}
 
 
 def test_margins_that_differ_are_refused() -> None:

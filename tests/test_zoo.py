@@ -3,9 +3,11 @@ Hyper-MORL keeps its policies; bad names and files are clear errors."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -44,17 +46,51 @@ def test_models_ship_with_the_package_actor_only() -> None:
         assert path.stat().st_size < payload + 16 * 1024, name  # compressed: never more than its arrays
 
 
+REPLAY = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "pretrained_replay.json"
+
+
 @pytest.mark.parametrize("name", SHIPPED)
-def test_each_shipped_model_reproduces_its_recorded_returns(name: str) -> None:
-    """Resets are deterministic (all but Humanoid), so the returns recorded at export come back;
-    a tolerance covers float32 differences between BLAS builds on other machines."""
-    model = morl.pretrained(name)
-    recorded = model.provenance["recorded"]
-    result = model.evaluate(np.asarray(recorded["preferences"]))
-    np.testing.assert_allclose(result.returns, recorded["returns"], rtol=0.02, atol=1.0)
+def test_each_shipped_model_replays_the_returns_recorded_for_this_definition(name: str) -> None:
+    """A model trained on this morl's problem definition replays the returns recorded at export; one
+    of another definition (morl < 0.4.0) loads with a warning naming both, and replays the returns
+    that ``benchmarks/pretrained_replay.py`` recorded under today's definition.
+
+    The actor runs in fixed-order IEEE arithmetic (morl.portable_math) and resets are seeded, so the
+    returns come back to the last bits on any machine running this mujoco: the check is tight,
+    because a last-bit difference grows into a different gait on the contact-rich robots rather than
+    into a small error that a tolerance could absorb."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = morl.pretrained(name)
+    today = morl.fingerprint(name)
+    if model.definition_mismatch() is None:
+        assert not caught
+        preferences, expected = model.provenance["recorded"]["preferences"], model.provenance["recorded"]["returns"]
+    else:
+        assert len(caught) == 1 and today in str(caught[0].message) and "before fingerprints" in str(caught[0].message)
+        replay = json.loads(REPLAY.read_text())["problems"][name]
+        assert replay["replayed_on"] == today, "rerun benchmarks/pretrained_replay.py: the definition changed"
+        preferences, expected = replay["recorded_preferences"], replay["returns_today"]
+    result = model.evaluate(np.asarray(preferences))
+    np.testing.assert_allclose(result.returns, expected, rtol=1e-9, atol=1e-9)
     provenance = model.provenance
     assert provenance["run_git_commit"] and provenance["total_steps"] == morl.get_problem(name).paper_budget
     assert provenance["hypervolume_of_the_model"] > (1 - MODEL_HV_TOLERANCE) * provenance["hypervolume_of_the_run"]
+
+
+def test_a_model_of_this_definition_loads_without_a_warning(tmp_path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = morl.pretrained("MO-Swimmer-v2")
+    model.provenance = {**model.provenance, "fingerprint": morl.fingerprint("MO-Swimmer-v2")}
+    model.save(tmp_path / "m.npz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert PretrainedParetoSet.load(tmp_path / "m.npz").definition_mismatch() is None
+    model.provenance = {**model.provenance, "fingerprint": "MO-Swimmer-v2@000000000000"}
+    model.save(tmp_path / "other.npz")
+    with pytest.warns(UserWarning, match=r"was made on 'MO-Swimmer-v2@000000000000'; this morl defines MO-Swimmer-v2"):
+        PretrainedParetoSet.load(tmp_path / "other.npz")
 
 
 def test_policy_for_any_preference_is_a_standalone_policy(tmp_path: Path) -> None:

@@ -16,7 +16,9 @@ What goes in:
   objective or termination *code* changes (code cannot be hashed robustly; a number can).
 
 It does not include the MuJoCo version: the engine changes trajectories without changing the
-definition, and every record already names it in ``versions``.
+definition, and every record already names it in ``versions``. Contact margins are hashed as the
+contacts get them (MuJoCo >= 3.5.0 sums two geoms' margins, older releases took the larger), so
+MuJoCo 3.3 and 4.0 give one definition one name.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import mujoco
 import numpy as np
 
 from morl.envs.models import build_model
+from morl.envs.mujoco20 import MARGINS_SUMMED
 from morl.envs.problem import Problem
 
 PHYSICS_FIELDS = (
@@ -54,11 +57,22 @@ def _text(value: object) -> str:
     return ",".join(str(int(x)) for x in array.ravel())
 
 
+# Stored per geom, but what a contact gets depends on the engine's rule for combining two geoms'.
+CONTACT_FIELDS = ("geom_margin", "geom_gap")
+
+
 def model_digest(model: mujoco.MjModel) -> str:
-    """SHA-256 of the physics arrays of a compiled model (hex)."""
+    """SHA-256 of the physics arrays of a compiled model (hex).
+
+    Margins and gaps are hashed as a contact between two geoms of equal value gets them under the
+    running MuJoCo's rule (doubled where it sums them), so one definition has one name on every
+    MuJoCo release (:data:`morl.envs.mujoco20.MARGINS_SUMMED`)."""
     digest = hashlib.sha256()
     for name in PHYSICS_FIELDS:
-        digest.update(f"{name}={_text(getattr(model, name))};".encode())
+        value = getattr(model, name)
+        if name in CONTACT_FIELDS and MARGINS_SUMMED:
+            value = 2.0 * value
+        digest.update(f"{name}={_text(value)};".encode())
     for name in OPTION_FIELDS:
         digest.update(f"opt.{name}={_text(getattr(model.opt, name))};".encode())
     return digest.hexdigest()

@@ -116,15 +116,26 @@ def restore_inertias(spec: mujoco.MjSpec) -> None:
     its geoms, as an explicit inertial (so today's compiler does not recompute them)."""
     for geom in spec.geoms:
         if not np.isnan(geom.mass):
-            raise ValueError(f"geom {geom.name or geom.id!r} has an explicit mass; expected masses from density only")
+            raise ValueError(f"geom {geom.name!r} has an explicit mass; expected masses from density only")
     for body in spec.bodies[1:]:
         if body.explicitinertial:
             raise ValueError(f"body {body.name!r} has an explicit <inertial>; expected inertias from geoms only")
+    # Elements are matched to the compiled model by name (the order of spec.bodies is not the
+    # compiled order on every MuJoCo release, and element ids are not always exposed): unnamed
+    # geoms and bodies get a name first, which changes nothing in the physics.
+    geoms = list(spec.geoms)
+    for index, geom in enumerate(geoms):
+        if not geom.name:
+            geom.name = f"morl_geom_{index}"
+    for index, body in enumerate(spec.bodies[1:]):
+        if not body.name:
+            body.name = f"morl_body_{index}"
     model = spec.compile()
-    densities = np.array([geom.density for geom in sorted(spec.geoms, key=lambda g: g.id)])
-    inertials = body_inertials(model, densities, exact=False)
-    bodies = {body.id: body for body in spec.bodies}
-    for body_id, inertial in inertials.items():
+    densities = np.empty(model.ngeom)
+    for geom in geoms:
+        densities[model.geom(geom.name).id] = geom.density
+    bodies = {model.body(body.name).id: body for body in spec.bodies[1:]}
+    for body_id, inertial in body_inertials(model, densities, exact=False).items():
         body = bodies[body_id]
         body.explicitinertial = True
         body.mass = inertial.mass
@@ -133,11 +144,16 @@ def restore_inertias(spec: mujoco.MjSpec) -> None:
     spec.compiler.inertiafromgeom = mujoco.mjtInertiaFromGeom.mjINERTIAFROMGEOM_AUTO
 
 
-def restore_margins(spec: mujoco.MjSpec) -> None:
+# MuJoCo 3.5.0 made a contact's margin (and gap) the sum of its geoms'; before, it was the larger.
+MARGINS_SUMMED = tuple(int(part) for part in mujoco.__version__.split(".")[:3]) >= (3, 5, 0)
+
+
+def restore_margins(spec: mujoco.MjSpec, *, summed: bool = MARGINS_SUMMED) -> None:
     """Make every contact's margin (and gap) the larger of its two geoms', as MuJoCo 2.x did.
 
-    Today a contact's margin is the sum of both geoms'. With one shared value per model (true of
-    every robot here), halving each geom's margin gives max(a, a) = a back exactly.
+    Since MuJoCo 3.5.0 a contact's margin is the sum of both geoms' (``summed``). With one shared
+    value per model (true of every robot here), halving each geom's margin gives max(a, a) = a back
+    exactly; an older MuJoCo already takes the larger, and the margins stay as they are.
     """
     collidable = [g for g in spec.geoms if g.contype or g.conaffinity]
     for name in ("margin", "gap"):
@@ -147,6 +163,8 @@ def restore_margins(spec: mujoco.MjSpec) -> None:
                 f"geom {name}s {sorted(values)} differ; expected one shared {name} per model "
                 "(only then can MuJoCo 2.x's max rule be restored per geom)"
             )
+    if not summed:
+        return
     for geom in spec.geoms:
         geom.margin = geom.margin / 2.0
         geom.gap = geom.gap / 2.0
