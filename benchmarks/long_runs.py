@@ -14,7 +14,7 @@ trained it however many machines it crossed.
 A finished run's record and front are copied into ``benchmarks/results/`` and the front drawn;
 its pretrained model is exported (``export_pretrained.py``, best of the seeds whose run
 directories are on this machine, unless a shipped model of a better run is there already); the
-carried checkpoint is removed; the README's reproduction table is regenerated from the records
+carried checkpoint is removed; the reproduction table (docs/benchmarks.md) is regenerated from the records
 (``reproduction_summary.py``); all of it is committed. What the result means, in words, is left to
 a person, who reads it first.
 
@@ -49,6 +49,7 @@ INFLIGHT = REPO / "benchmarks" / "inflight"
 DEFAULT_RUNS = Path.home() / "morl-runs"  # reproduce.py's default parent of run directories
 CARRY_MB = 4.0  # a bigger checkpoint is carried proportionally less often
 CARRIED = ("checkpoint.pt", "config.json", "metrics.jsonl")  # all a resume needs
+TABLE_PAGE = "docs/benchmarks.md"  # the page holding the generated reproduction table
 
 
 @dataclass(frozen=True)
@@ -241,20 +242,20 @@ def finish(job: Job, code: Path, enabled: bool) -> None:
     message = (f"Reproduction finished: {job.name}, HV {record['hypervolume']:.4g} ({record['verdict']}), "
                f"{record['train_wall_clock_s'] / 3600:.1f} h of training\n\nRecord, front and plot; "
                f"{'pretrained model exported; ' if model in paths else ''}"
-               f"{'the README table regenerated; ' if REPO / 'README.md' in paths else ''}the carried "
-               "checkpoint removed. Written by benchmarks/long_runs.py; the README's words on the result are "
+               f"{'the reproduction table regenerated; ' if REPO / TABLE_PAGE in paths else ''}the carried "
+               "checkpoint removed. Written by benchmarks/long_runs.py; the words on the result are "
                "not written yet.")  # fmt: skip
     commit(paths, message, enabled)
 
 
 def _regenerate_table(python: str, env: dict[str, str], enabled: bool) -> list[Path]:
-    """The README's reproduction table, its figure and summary, regenerated from the records (a
-    test fails while they disagree). The README is committed only when it has no edits of a
+    """The reproduction table (:data:`TABLE_PAGE`), its figure and summary, regenerated from the
+    records (a test fails while they disagree). The page is committed only when it has no edits of a
     person's in the work tree (``commit`` takes whole files): otherwise the table is rewritten there
     and left for that person to commit with their edits, and the log says so."""
-    readme = REPO / "README.md"
+    readme = REPO / TABLE_PAGE
     figure, summary = RESULTS / "reproduction.png", RESULTS / "reproduction.json"
-    diff = ["git", "-C", str(REPO), "diff", "--quiet", "HEAD", "--", "README.md"]
+    diff = ["git", "-C", str(REPO), "diff", "--quiet", "HEAD", "--", TABLE_PAGE]
     edited = enabled and subprocess.run(diff).returncode != 0
     command = [python, "benchmarks/reproduction_summary.py", "--readme", str(readme), "--figure", str(figure),
                "--out", str(summary)]  # fmt: skip
@@ -263,7 +264,7 @@ def _regenerate_table(python: str, env: dict[str, str], enabled: bool) -> list[P
         log(f"reproduction table not regenerated: {done.stderr.strip().splitlines()[-1:]}")
         return []
     if edited:
-        log("README.md has uncommitted edits: its reproduction table was rewritten there, commit it with them")
+        log(f"{TABLE_PAGE} has uncommitted edits: its reproduction table was rewritten there, commit it with them")
         return [figure, summary]
     return [readme, figure, summary]
 

@@ -3,12 +3,12 @@
 Reads every ``benchmarks/results/reproduce-[authors-code-]<problem>-seed<S>.json`` (written by
 ``reproduce.py``), prints the Markdown table (per problem: our seeds' hypervolumes, mean ± std,
 the authors' mean ± std and range, where we are in words and in the authors' std, fronts' sizes,
-training times), and optionally writes it into the README between its markers, draws the figure
-and saves a JSON summary. ``tests/test_reproduction.py`` fails when the README's table is not the
-one these records give, so a finished run's record and the README cannot disagree;
+training times), and optionally writes it into a page between its markers (docs/benchmarks.md),
+draws the figure and saves a JSON summary. ``tests/test_reproduction.py`` fails when the page's
+table is not the one these records give, so a finished run's record and the docs cannot disagree;
 ``long_runs.py`` reruns this with ``--readme`` whenever a run finishes.
 
-Usage: python benchmarks/reproduction_summary.py [--results benchmarks/results] [--readme README.md]
+Usage: python benchmarks/reproduction_summary.py [--results benchmarks/results] [--readme docs/benchmarks.md]
            [--figure benchmarks/results/reproduction.png] [--out benchmarks/results/reproduction.json]
 """
 

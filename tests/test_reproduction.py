@@ -1,4 +1,4 @@
-"""The reproduction table: derived from the records, checked against the README."""
+"""The reproduction table: derived from the records, checked against the docs page that shows it."""
 
 from __future__ import annotations
 
@@ -48,11 +48,11 @@ def _record(directory: Path, problem: str, seed: int, hv: float, authors_code: b
 
 
 def test_the_readme_table_is_the_one_the_committed_records_give() -> None:
-    """A finished run's record and the README cannot disagree: regenerate with
-    ``python benchmarks/reproduction_summary.py --readme README.md`` when this fails."""
+    """A finished run's record and the benchmarks page cannot disagree: regenerate with
+    ``python benchmarks/reproduction_summary.py --readme docs/benchmarks.md`` when this fails."""
     records = load_records(REPO / "benchmarks" / "results")
     assert all(r.fingerprint == morl.fingerprint(r.problem) for r in records)
-    assert read_block((REPO / "README.md").read_text(encoding="utf-8")) == render_block(records)
+    assert read_block((REPO / "docs" / "benchmarks.md").read_text(encoding="utf-8")) == render_block(records)
 
 
 def test_verdicts_and_distances_against_the_authors_range() -> None:
