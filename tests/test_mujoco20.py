@@ -127,3 +127,23 @@ def test_vector_env_workers_charge_the_clamped_control_too() -> None:
     venv.close()
     np.testing.assert_array_equal(np.array(got), np.array(expected, dtype=np.float32))
     assert min(r[1] for r in got) >= -4.88 - 1e-6
+
+
+@pytest.mark.parametrize("robot", ["humanoid", "ant", "hopper", "walker2d"])
+def test_constraint_islands_change_nothing_here(robot: str) -> None:
+    """MuJoCo 3.3.6 made constraint islands the default; 2.0 solved all constraints at once. On
+    these robots every contact belongs to the one kinematic tree, so it is one island either way:
+    the trajectories are bit-identical (what docs/problems.md states)."""
+    finals = []
+    for islands in (True, False):
+        model = build_model(robot)
+        if not islands:
+            model.opt.disableflags |= mujoco.mjtDisableBit.mjDSBL_ISLAND
+        data = mujoco.MjData(model)
+        rng = np.random.default_rng(0)
+        data.qpos[:] = model.qpos0 + rng.uniform(-0.01, 0.01, model.nq)
+        for _ in range(500):
+            data.ctrl[:] = rng.uniform(-1, 1, model.nu)
+            mujoco.mj_step(model, data)
+        finals.append(data.qpos.copy())
+    np.testing.assert_array_equal(finals[0], finals[1])
