@@ -8,9 +8,11 @@ status 2; no traceback.
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import os
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -87,11 +89,11 @@ def _cmd_random_rollout(args: argparse.Namespace) -> int:
             actions = rng.uniform(low, high, size=env.action_space.shape)
             _, _, _, _, info = env.step(actions)
             steps += args.envs
-            if "_episode" in info:
-                first = info["_episode"] & ~done
-                returns[first] = info["episode"]["r"][first]
-                lengths[first] = info["episode"]["l"][first]
-                done |= info["_episode"]
+            if "_morl_episode" in info:
+                first = info["_morl_episode"] & ~done
+                returns[first] = info["morl_episode"]["r"][first]
+                lengths[first] = info["morl_episode"]["l"][first]
+                done |= info["_morl_episode"]
         rate = steps / (time.perf_counter() - start)
         env.close()
         mean = ", ".join(
@@ -102,18 +104,25 @@ def _cmd_random_rollout(args: argparse.Namespace) -> int:
 
 
 def _train(agent_name: str, problem_id: str, overrides: dict[str, Any], out: Any, quiet: bool) -> Any:
-    """Train ``agent_name`` into ``out``; the library resumes a run of the same config there."""
-    from morl.agents import get_agent
+    """Train ``agent_name`` into ``out``; the library resumes a run of the same config there.
 
-    cls = get_agent(agent_name)
-    agent = cls(problem_id, cls.config_class.for_problem(problem_id, **overrides))
-    if agent.restore(out):
-        print(f"resuming from {out / 'checkpoint.pt'} at {agent.env_steps:,} env steps")
-    cfg = agent.config
-    run = agent.prepare()
-    print(f"{agent_name} on {problem_id}: {cfg.total_steps:,} env steps, seed {cfg.seed}, output {out}")
-    print(f"plan: {run.planned_steps:,} env steps in {run.iterations} whole iterations")
-    agent.learn(out_dir=out, progress=not quiet)
+    The run directory's lock is taken before anything else: a directory another process trains
+    is refused (BlockingIOError, main's one line) before a word about the run in it is printed,
+    rather than after "resuming from ..." and the plan. ``learn`` takes the same lock again
+    (re-entrant within this thread) and it is held until the training ends."""
+    from morl.agents import get_agent
+    from morl.io import DirectoryLock
+
+    with DirectoryLock(out):
+        cls = get_agent(agent_name)
+        agent = cls(problem_id, cls.config_class.for_problem(problem_id, **overrides))
+        if agent.restore(out):
+            print(f"resuming from {out / 'checkpoint.pt'} at {agent.env_steps:,} env steps")
+        cfg = agent.config
+        run = agent.prepare()
+        print(f"{agent_name} on {problem_id}: {cfg.total_steps:,} env steps, seed {cfg.seed}, output {out}")
+        print(f"plan: {run.planned_steps:,} env steps in {run.iterations} whole iterations")
+        agent.learn(out_dir=out, progress=not quiet)
     return agent
 
 
@@ -513,13 +522,66 @@ def _add_train_parser(sub: Any) -> None:
         parser.set_defaults(func=_cmd_train)
 
 
+class _SwallowedInterrupts:
+    """Deliver again, in the main thread, a Ctrl-C that CPython swallowed in a finaliser.
+
+    An exception cannot leave a ``__del__`` or a weakref callback: CPython reports it through
+    ``sys.unraisablehook`` ("Exception ignored in ...") and carries on. So a Ctrl-C whose
+    KeyboardInterrupt was raised while a finaliser ran (an evaluation's vector env, a worker's
+    connection or process object being collected mid-training) was lost, and a training went on
+    to its end and exited 0. While this context is open, such a KeyboardInterrupt is raised anew
+    in the main thread (``_thread.interrupt_main``, as if the signal arrived again) from a timer
+    thread a moment later: from the hook itself it would be raised inside the hook, and lost
+    again. One still owed when the context closes normally is raised there, so that none arrives
+    after ``main`` has returned."""
+
+    DELAY = 0.01  # seconds: the hook and the finaliser have returned by then
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owed = 0
+        self._open = False
+        self._previous = sys.unraisablehook
+
+    def __enter__(self) -> None:
+        self._previous, sys.unraisablehook = sys.unraisablehook, self._hook
+        self._open = True
+
+    def _hook(self, unraisable: sys.UnraisableHookArgs) -> None:
+        if unraisable.exc_type is None or not issubclass(unraisable.exc_type, KeyboardInterrupt):
+            self._previous(unraisable)
+            return
+        with self._lock:
+            self._owed += 1
+        timer = threading.Timer(self.DELAY, self._deliver)
+        timer.daemon = True
+        timer.start()
+
+    def _deliver(self) -> None:
+        with self._lock:
+            if self._open and self._owed:
+                self._owed -= 1
+                _thread.interrupt_main()
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        try:
+            sys.unraisablehook = self._previous
+        finally:  # closed even if a delivered KeyboardInterrupt arrives just here: no timer fires after
+            with self._lock:
+                self._open = False
+                owed, self._owed = self._owed, 0
+        if owed and exc_type is None:
+            raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     user_errors = (ValueError, TypeError, FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError,
                    BlockingIOError)  # fmt: skip
     try:
-        return int(args.func(args))
+        with _SwallowedInterrupts():
+            return int(args.func(args))
     except user_errors as error:
         print(f"morl {args.command}: error: {error}", file=sys.stderr)
         return 2

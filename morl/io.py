@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from pathlib import Path
+from typing import ClassVar
 
 TEMP_SUFFIX = ".tmp"
 
@@ -81,13 +83,38 @@ class DirectoryLock:
     ``fcntl.flock`` on ``DIR/.lock``: the kernel releases it when the holder exits, however it
     exits (``kill -9`` included), so a crashed run never leaves the directory locked. Acquiring a
     lock another process holds raises BlockingIOError naming the directory and the holder's pid.
+
+    Re-entrant within the thread that holds it: the CLI takes the lock before it says anything
+    about a run (so that a refusal is all it prints), and ``Agent.learn`` inside it takes the
+    same lock again, which must not refuse its own caller. Another thread of the same process is
+    refused, as another process is.
     """
+
+    # the locks this process holds: resolved directory -> the thread holding it
+    _owners: ClassVar[dict[Path, int]] = {}
+    _guard: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.path = Path(directory) / ".lock"
+        self._key = Path(directory).resolve()
         self._fd: int | None = None
+        self._reentries = 0  # acquisitions of a lock this thread already held
 
     def acquire(self) -> None:
+        with self._guard:
+            owner = self._owners.get(self._key)
+            if owner is None:
+                self._fd = self._lock_file()
+                self._owners[self._key] = threading.get_ident()
+            elif owner == threading.get_ident():
+                self._reentries += 1
+            else:
+                raise BlockingIOError(
+                    f"{str(self.path.parent)!r} is in use by another thread of this morl process "
+                    f"(pid {os.getpid()}); wait for it to finish or use another directory"
+                )
+
+    def _lock_file(self) -> int:
         import fcntl
 
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
@@ -102,7 +129,7 @@ class DirectoryLock:
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
-        self._fd = fd
+        return fd
 
     @staticmethod
     def holder(directory: str | os.PathLike[str]) -> int | None:
@@ -127,12 +154,16 @@ class DirectoryLock:
             os.close(fd)
 
     def release(self) -> None:
-        if self._fd is not None:
-            import fcntl
+        with self._guard:
+            if self._reentries > 0:  # the first acquisition keeps the lock
+                self._reentries -= 1
+            elif self._fd is not None:
+                import fcntl
 
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+                del self._owners[self._key]
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                os.close(self._fd)
+                self._fd = None
 
     def __enter__(self) -> DirectoryLock:
         self.acquire()

@@ -3,6 +3,7 @@ re-run, a failing run recorded while the others finish, and bad input."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import shutil
@@ -150,6 +151,52 @@ def test_a_bench_on_a_local_ray_instance(tmp_path: Path, capsys: Any) -> None:
     assert main(["bench", "report", str(out)]) == 0 and "| hyper-morl | 1 |" in capsys.readouterr().out
     assert main(args) == 0  # the finished run is skipped, the failed one tried again
     assert "2 runs, 1 finished before, 1 to run" in capsys.readouterr().out
+
+
+def listening_sockets(pids: set[int]) -> list[tuple[str, int, str]]:
+    """The TCP sockets that processes ``pids`` listen on: (address, port, process name)."""
+    import psutil  # Ray's dependency (vendored in its wheel); imported after ray
+
+    found = []
+    for pid in pids:
+        try:
+            process = psutil.Process(pid)
+            name = process.name()
+            connections = process.net_connections(kind="tcp")
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue  # ended meanwhile
+        found += [(c.laddr.ip, c.laddr.port, name) for c in connections if c.status == psutil.CONN_LISTEN]
+    return found
+
+
+def is_loopback(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:  # ::ffff:127.0.0.1
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
+def test_a_local_ray_instance_listens_on_loopback_only() -> None:
+    """Issue 29: ``--ray local`` starts Ray for this machine alone, so none of its processes (GCS,
+    raylet, agents, workers, this driver's core worker) may listen beyond loopback: Ray's gRPC
+    servers bound every interface and the runtime env agent the machine's address."""
+    ray = pytest.importorskip("ray")
+    psutil = pytest.importorskip("psutil")  # Ray's dependency (vendored in its wheel)
+
+    from morl.bench.ray_runner import _connect
+
+    assert not ray.is_initialized()
+    assert _connect("local")
+    try:
+        assert ray.get(ray.remote(lambda: os.getpid()).remote()) > 0  # a worker runs a task
+        me = psutil.Process()
+        sockets = listening_sockets({me.pid} | {child.pid for child in me.children(recursive=True)})
+    finally:
+        ray.shutdown()
+    names = {name for *_, name in sockets}
+    assert {"gcs_server", "raylet"} <= names, sockets  # what listens was found at all
+    exposed = [s for s in sockets if not is_loopback(s[0])]
+    assert not exposed, f"listening beyond loopback: {exposed}"
 
 
 def test_ray_options_are_checked(tmp_path: Path, capsys: Any) -> None:

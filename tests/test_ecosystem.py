@@ -48,25 +48,87 @@ def test_mo_gymnasium_episode_statistics_on_make_vec() -> None:
     """MO-Gymnasium's vector MORecordEpisodeStatistics reads reward_space as the single (m,) space
     and records the same episode returns as morl's own same-step statistics."""
 
-    def episodes(env: gym.vector.VectorEnv) -> dict[int, list[np.ndarray]]:
-        """The first two episode return vectors of each env, from info["episode"]."""
+    def episodes(env: gym.vector.VectorEnv, key: str) -> dict[int, list[np.ndarray]]:
+        """The first two episode return vectors of each env, from info[key]."""
         found: dict[int, list[np.ndarray]] = {0: [], 1: []}
         obs, _ = env.reset(seed=3)
         while min(len(v) for v in found.values()) < 2:
             obs, _, _, _, info = env.step(steer(obs, 3))
-            for i in np.flatnonzero(info.get("_episode", [])):
-                found[int(i)].append(info["episode"]["r"][i])
+            for i in np.flatnonzero(info.get(f"_{key}", [])):
+                found[int(i)].append(info[key]["r"][i])
         return {i: v[:2] for i, v in found.items()}
 
     env = MORecordEpisodeStatistics(morl.make_vec("MO-Hopper-v2", 2, workers=1, autoreset_mode="next_step"))
     own = morl.make_vec("MO-Hopper-v2", 2, workers=1)
-    recorded, expected = episodes(env), episodes(own)
+    recorded, expected = episodes(env, "episode"), episodes(own, "morl_episode")
     for i in (0, 1):
         np.testing.assert_allclose(np.array(recorded[i]), np.array(expected[i]), rtol=1e-4)
     assert env.unwrapped.reward_space.shape == (2,)
     assert own.batched_reward_space.shape == (2, 2)
     env.close()
     own.close()
+
+
+def test_mo_gymnasium_episode_statistics_on_the_default_make_vec() -> None:
+    """Issue 29: MORecordEpisodeStatistics on make_vec's defaults (same-step autoreset). The env
+    leaves info["episode"] to the wrapper, as gymnasium's vector envs do (it raised "Attempted to
+    add episode stats when they already exist"), and the wrapper's statistics are the returns and
+    lengths summed here from the rewards.
+
+    MO-Gymnasium 1.3.2's wrapper assumes next-step autoreset: on the step after an env's episode
+    ends it zeroes that env's sums and skips its reward, which with same-step autoreset is the next
+    episode's first reward. So the first episode of each env is recorded exactly and each later
+    one without its first transition; checked as such, so that a wrapper that changes shows here."""
+    num_envs = 4
+    env = MORecordEpisodeStatistics(morl.make_vec("MO-Hopper-v2", num_envs))
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    returns = np.zeros((num_envs, 2))
+    lengths = np.zeros(num_envs, dtype=np.int64)
+    first_reward = np.zeros((num_envs, 2))
+    episodes = np.zeros(num_envs, dtype=np.int64)  # ended so far, per env
+    for _ in range(3000):  # Hopper under random actions mostly falls within tens of steps
+        if episodes.min() >= 2:
+            break
+        _, rewards, terminated, truncated, info = env.step(rng.uniform(-1, 1, size=(num_envs, 3)))
+        first_reward[lengths == 0] = rewards[lengths == 0]
+        returns += rewards
+        lengths += 1
+        done = terminated | truncated
+        if not done.any():
+            assert "episode" not in info
+            continue
+        np.testing.assert_array_equal(info["_episode"], done)
+        for i in np.flatnonzero(done):
+            recorded_r, recorded_l = info["episode"]["r"][i], info["episode"]["l"][i]
+            if episodes[i] == 0:  # the wrapper sums in float32
+                np.testing.assert_allclose(recorded_r, returns[i], rtol=1e-4, atol=1e-3)
+                assert recorded_l == lengths[i]
+            else:  # the wrapper's next-step assumption, see the docstring
+                np.testing.assert_allclose(recorded_r, returns[i] - first_reward[i], rtol=1e-4, atol=1e-3)
+                assert recorded_l == lengths[i] - 1
+            # morl's own statistics, under a key of their own, hold the whole episode
+            np.testing.assert_allclose(info["morl_episode"]["r"][i], returns[i], rtol=1e-12)
+            assert info["morl_episode"]["l"][i] == lengths[i]
+        episodes += done
+        returns[done], lengths[done] = 0.0, 0
+    assert episodes.min() >= 2 and episodes.sum() >= 8, episodes
+    assert len(env.return_queue) == min(episodes.sum(), 100)
+    env.close()
+
+
+def test_the_vector_env_puts_no_episode_key_in_info() -> None:
+    """gymnasium's convention: ``episode``/``_episode`` belong to RecordEpisodeStatistics; morl's
+    own statistics are ``morl_episode``/``_morl_episode`` (same-step autoreset, steps where an
+    episode ended)."""
+    env = morl.make_vec("MO-Hopper-v2", 2, seed=0, workers=1)
+    env.reset()
+    keys: set[str] = set()
+    for _ in range(200):
+        keys |= set(env.step(np.ones((2, 3)))[4])
+    assert {"morl_episode", "_morl_episode", "final_obs", "_final_obs"} <= keys
+    assert not keys & {"episode", "_episode"}
+    env.close()
 
 
 def test_gymnasium_vector_observation_wrappers_need_next_step() -> None:

@@ -102,7 +102,7 @@ def test_a_rollout_is_the_vector_envs_transitions() -> None:
             assert np.array_equal(rewards, batch.rewards[t])
             assert np.array_equal(terminated, batch.terminated[t]) and np.array_equal(truncated, batch.truncated[t])
             for row in np.flatnonzero(terminated | truncated):
-                ends.append((t, int(row), info["final_obs"][row], info["episode"]["r"][row]))
+                ends.append((t, int(row), info["final_obs"][row], info["morl_episode"]["r"][row]))
         assert np.array_equal(obs, batch.last_obs)
     finally:
         env.close()

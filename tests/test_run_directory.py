@@ -3,13 +3,16 @@ that never lies). Each test failed before its fix."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,8 @@ from morl.agents import get_agent
 from morl.agents.base import Agent
 from morl.agents.checkpoint import CHECKPOINT
 from morl.cli import main
+from morl.envs.vector import MOVectorEnv
+from morl.envs.workers import spawn_worker, stop_workers
 from morl.evaluation import FrontResult
 from morl.io import DirectoryLock, atomic_write_text
 from morl.preferences import validate_preference
@@ -66,6 +71,48 @@ def test_a_second_training_on_a_directory_in_use_is_refused(tmp_path: Path) -> N
                              str(tmp_path), "--workers", "1")  # fmt: skip
     one_line(status, err, f"is in use by another morl process (pid {os.getpid()})")
     assert not (tmp_path / CHECKPOINT).exists()
+
+
+def test_a_refused_training_prints_only_the_refusal(tmp_path: Path) -> None:
+    """Issue 29: a directory another process trains (a checkpoint in it, its lock held) is refused
+    before anything else is said: no "resuming from ..." and no plan on stdout, one line on
+    stderr naming the directory, exit 2."""
+    options = [f"--{k.replace('_', '-')}={v}" for k, v in SMALL["conditioned-ppo"].items() if k != "total_steps"]
+    small("conditioned-ppo").learn(out_dir=tmp_path, progress=False, callback=lambda agent, info: False)
+    assert (tmp_path / CHECKPOINT).exists()
+    code = f"from morl.io import DirectoryLock; DirectoryLock({str(tmp_path)!r}).acquire(); print('held', flush=True); "
+    code += "import sys; sys.stdin.read()"  # held until the test closes stdin
+    holder = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        status, out, err = cli("train", "conditioned-ppo", "--problem", PROBLEM, "--steps", "6000", "--out",
+                               str(tmp_path), "--quiet", *options)  # fmt: skip
+    finally:
+        holder.communicate(timeout=60)
+    assert out == "", out
+    one_line(status, err, f"{str(tmp_path)!r} is in use by another morl process (pid {holder.pid})")
+    assert morl.load(tmp_path).run.iteration == 1  # untouched
+
+
+def test_the_directory_lock_is_reentrant_in_its_own_thread_only(tmp_path: Path) -> None:
+    """The CLI holds the lock while learn() takes it again; another thread is refused."""
+    refused: list[str] = []
+
+    def other_thread() -> None:
+        try:
+            DirectoryLock(tmp_path).acquire()
+        except BlockingIOError as error:
+            refused.append(str(error))
+
+    with DirectoryLock(tmp_path):
+        with DirectoryLock(tmp_path):  # as learn() inside the CLI's lock
+            pass
+        assert DirectoryLock.holder(tmp_path) == os.getpid()  # the inner release kept it
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+    assert refused and "is in use by another thread of this morl process" in refused[0]
+    assert DirectoryLock.holder(tmp_path) is None
 
 
 def test_a_killed_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
@@ -252,19 +299,87 @@ def test_inconsistent_front_json_is_one_line(run_dir: Path, tmp_path: Path, caps
     one_line(status, err, "is not a valid front result (ValueError('inconsistent shapes")
 
 
+@contextlib.contextmanager
+def default_sigint() -> Iterator[None]:
+    """Children started inside get Ctrl-C at its default (KeyboardInterrupt in Python), whatever
+    this process inherited. A test suite run as a background job of a non-interactive shell (``make
+    test &`` in a script, some CI runners) has SIGINT ignored, which CPython and every child it
+    starts keep: no Ctrl-C would reach the training at all (issue 29)."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_DFL)
+    mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        signal.signal(signal.SIGINT, previous)
+
+
 def test_ctrl_c_saves_and_exits_130_with_one_line(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the process group: the training and its workers) once training is under
+    way (its first checkpoint). The budget is far beyond what the test waits, so the run cannot
+    end by itself: exit 0 could only mean a lost signal, and a lost signal fails as such."""
     options = [f"--{k.replace('_', '-')}={v}" for k, v in SMALL["hyper-morl"].items() if k != "total_steps"]
     options = [o for o in options if not o.startswith("--workers")] + ["--workers=2"]
-    proc = subprocess.Popen([sys.executable, "-m", "morl", "train", "hyper-morl", "--problem", PROBLEM, "--steps",
-                             "200000", "--out", str(tmp_path), "--quiet", *options], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
-    deadline = time.time() + 300
-    while not (tmp_path / CHECKPOINT).exists() and time.time() < deadline:
-        time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: to the whole group, workers included
-    _, err = proc.communicate(timeout=120)
+    with default_sigint():
+        proc = subprocess.Popen([sys.executable, "-m", "morl", "train", "hyper-morl", "--problem", PROBLEM, "--steps",
+                                 "100000000", "--out", str(tmp_path), "--quiet", *options], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+    try:
+        deadline = time.time() + 300
+        while not (tmp_path / CHECKPOINT).exists():
+            assert proc.poll() is None, f"exited with {proc.returncode} before its first checkpoint"
+            assert time.time() < deadline, "no checkpoint within 300 s"
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: to the whole group, workers included
+        try:
+            _, err = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the training still runs 120 s after Ctrl-C: the SIGINT was lost")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
     one_line(proc.returncode, err, "interrupted; a run directory keeps its last checkpoint", code=130)
     assert not morl.load(tmp_path).finished  # and it loads
+
+
+def test_a_worker_survives_ctrl_c_while_it_starts() -> None:
+    """Issue 29: worker processes start while training runs (an evaluation's physics workers, a
+    rollout engine's). A worker ignored SIGINT only once its own code ran, a second or so after it
+    started: a Ctrl-C before that killed it, with a KeyboardInterrupt traceback on the terminal.
+    It now starts with SIGINT blocked, so the parent alone handles the Ctrl-C."""
+    conn, proc = spawn_worker("morl.envs._rollout_worker", [PROBLEM, "0", "1", "0"])
+    try:
+        os.kill(proc.pid, signal.SIGINT)  # at once: the interpreter is still starting
+        assert conn.poll(120), "the worker did not answer within 120 s"
+        assert conn.recv() == ("ok", None)
+    finally:
+        stop_workers([conn], [proc])
+    assert proc.returncode == 0
+
+
+def test_a_ctrl_c_swallowed_by_a_finaliser_still_stops_the_training(tmp_path: Path, monkeypatch: Any,
+                                                                    capsys: Any) -> None:  # fmt: skip
+    """Issue 29: an exception cannot leave a finaliser (``__del__``, a weakref callback): CPython
+    prints "Exception ignored in ..." and drops it. A Ctrl-C whose KeyboardInterrupt is raised
+    while one runs (here: an evaluation's vector env being collected) was lost, and the training
+    ran to its end and exited 0. morl's main delivers it again."""
+    original = MOVectorEnv.__del__
+    raised: list[bool] = []
+
+    def interrupted(self: MOVectorEnv) -> None:
+        original(self)
+        if not raised:
+            raised.append(True)
+            raise KeyboardInterrupt  # what Python's SIGINT handler raises if Ctrl-C arrives just then
+
+    monkeypatch.setattr(MOVectorEnv, "__del__", interrupted)
+    options = [f"--{k.replace('_', '-')}={v}" for k, v in SMALL["hyper-morl"].items() if k != "total_steps"]
+    status, err = run_main(["train", "hyper-morl", "--problem", PROBLEM, "--steps", "6000", "--out", str(tmp_path),
+                            "--quiet", *options], capsys)  # fmt: skip
+    assert raised
+    one_line(status, err, "interrupted; a run directory keeps its last checkpoint", code=130)
+    assert not morl.load(tmp_path).finished
 
 
 def test_a_closed_vector_env_refuses_to_step() -> None:

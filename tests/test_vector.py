@@ -32,7 +32,7 @@ def test_same_transitions_as_single_env(problem_id: str) -> None:
                 assert info["x_velocity"][i] == s_info["x_velocity"]
                 if s_term or s_trunc:
                     episodes_ended += 1
-                    assert info["_final_obs"][i] and info["_episode"][i]
+                    assert info["_final_obs"][i] and info["_morl_episode"][i]
                     np.testing.assert_array_equal(info["final_obs"][i], s_obs)
                     s_obs, _ = env.reset()
                 np.testing.assert_array_equal(obs[i], s_obs)
@@ -52,11 +52,11 @@ def test_episode_statistics_are_undiscounted_returns() -> None:
         _, rewards, terminated, truncated, info = venv.step(action)
         totals += rewards
         lengths += 1
-        if "_episode" in info:
-            done = info["_episode"]
+        if "_morl_episode" in info:
+            done = info["_morl_episode"]
             np.testing.assert_array_equal(done, terminated | truncated)
-            np.testing.assert_allclose(info["episode"]["r"][done], totals[done], rtol=1e-12)
-            np.testing.assert_array_equal(info["episode"]["l"][done], lengths[done])
+            np.testing.assert_allclose(info["morl_episode"]["r"][done], totals[done], rtol=1e-12)
+            np.testing.assert_array_equal(info["morl_episode"]["l"][done], lengths[done])
             totals[done], lengths[done] = 0.0, 0
             checked += int(done.sum())
     assert checked > 0

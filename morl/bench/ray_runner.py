@@ -1,10 +1,11 @@
 """Running a bench on a Ray cluster: one Ray task per run, each with its CPU request.
 
-``morl bench ... --ray local`` starts a Ray instance on this machine (the same as the local
-runner, through Ray's scheduler); ``--ray auto`` joins the cluster this machine belongs to
-(``ray start`` was run); ``--ray ADDRESS`` connects to the head at ADDRESS. Ray is an optional
-extra (``pip install 'morl[ray]'``); nothing here is a distribution layer of our own: Ray places
-the tasks, and each task is :func:`morl.bench.runner.run_one`, the local runner's unit.
+``morl bench ... --ray local`` starts a Ray instance on this machine, listening on loopback only
+(the same as the local runner, through Ray's scheduler); ``--ray auto`` joins the cluster this
+machine belongs to (``ray start`` was run); ``--ray ADDRESS`` connects to the head at ADDRESS.
+Ray is an optional extra (``pip install 'morl[ray]'``); nothing here is a distribution layer of
+our own: Ray places the tasks, and each task is :func:`morl.bench.runner.run_one`, the local
+runner's unit.
 
 **Where the files go.** A task writes its run directory (checkpoints) and its record under
 ``--out`` on the node that runs it, and returns the record, which the driver writes into its own
@@ -16,6 +17,7 @@ stay on the nodes, so a re-run skips finished runs and restarts unfinished ones 
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -40,11 +42,60 @@ def _connect(address: str) -> bool:
     if ray.is_initialized():
         return False
     if address == "local":
-        ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False, log_to_driver=False,
-                 object_store_memory=200 * 1024**2)  # fmt: skip
+        _init_local(ray)
     else:
         ray.init(address=address, log_to_driver=False)
     return True
+
+
+LOOPBACK = "127.0.0.1"
+# Ray's switch for multi-node clusters (its name is from the platforms where it is off by
+# default): off, a node is this machine alone and its address is the loopback address.
+_CLUSTER_SWITCH = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def _init_local(ray: Any) -> None:
+    """Start a Ray instance for this machine alone, none of whose processes listens beyond
+    loopback: ``--ray local`` needs no other machine to reach it, and Ray's security guidance is
+    that its ports be reachable from trusted machines only.
+
+    Ray binds its gRPC servers (GCS, raylet, object manager, every core worker, this driver's
+    included) to loopback only when the node's address is exactly 127.0.0.1, and its runtime env
+    agent to the node's address; otherwise to all interfaces. ``_node_ip_address="127.0.0.1"``
+    alone is not enough on Linux: ``ray.init`` replaces a loopback address with the machine's
+    routable one unless Ray's cluster mode is off (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, which
+    each Ray process reads once, at import, into ``ray._private.ray_constants.ENABLE_RAY_CLUSTER``).
+    So it is off while Ray starts: in the environment of the processes ``ray.init`` starts (the
+    raylet hands it on to its workers and agents) and in this process's constant (read when ray
+    was imported, before this call); both are restored afterwards. No dashboard. The node's
+    address is checked after the start; any other stops Ray with a RuntimeError.
+    """
+    try:  # private: Ray (2.60) has no public switch for it
+        constants: Any = importlib.import_module("ray._private.ray_constants")
+    except ImportError:  # a Ray that moved it: the environment variable and the check remain
+        constants = None
+    saved_env = os.environ.get(_CLUSTER_SWITCH)
+    saved_flag = getattr(constants, "ENABLE_RAY_CLUSTER", None)
+    os.environ[_CLUSTER_SWITCH] = "0"
+    if saved_flag is not None:
+        constants.ENABLE_RAY_CLUSTER = False
+    try:
+        ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False, log_to_driver=False,
+                 object_store_memory=200 * 1024**2, _node_ip_address=LOOPBACK)  # fmt: skip
+    finally:
+        if saved_env is None:
+            os.environ.pop(_CLUSTER_SWITCH, None)
+        else:
+            os.environ[_CLUSTER_SWITCH] = saved_env
+        if saved_flag is not None:
+            constants.ENABLE_RAY_CLUSTER = saved_flag
+    node = ray.util.get_node_ip_address()
+    if node != LOOPBACK:
+        ray.shutdown()
+        raise RuntimeError(
+            f"--ray local: Ray {ray.__version__} started its node on {node}, not {LOOPBACK}, so its servers "
+            "would listen beyond this machine; stopped it"
+        )
 
 
 def bench_on_ray(runs: list[BenchRun], out: str | os.PathLike[str], *, address: str, cpus_per_run: int,

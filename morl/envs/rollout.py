@@ -193,7 +193,7 @@ class SliceRollout:
             if ended.any():
                 rows_ended = np.flatnonzero(ended)
                 found = (np.full(len(rows_ended), t), rows_ended, info["final_obs"][rows_ended],
-                         info["episode"]["r"][rows_ended])  # fmt: skip
+                         info["morl_episode"]["r"][rows_ended])  # fmt: skip
                 for collected, part in zip(ends, found, strict=True):
                     collected.append(part)
                 if prefs is not None and request.preference_draws is not None:

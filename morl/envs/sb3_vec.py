@@ -60,7 +60,7 @@ class ScalarizedVecEnv(VecEnv):
         infos: list[dict[str, Any]] = [{"TimeLimit.truncated": bool(cut[i])} for i in range(self.num_envs)]
         if dones.any():
             elapsed = round(time.perf_counter() - self._started, 6)
-            episode = info["episode"]
+            episode = info["morl_episode"]
             for i in np.flatnonzero(dones):
                 infos[i]["terminal_observation"] = info["final_obs"][i]
                 infos[i]["episode"] = {"r": float(episode["r"][i] @ self.preference), "l": int(episode["l"][i]),

@@ -43,20 +43,29 @@ class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     (the default, what morl's agents and the original MORL codes use) as below; ``"next_step"``
     (gymnasium's and MO-Gymnasium's default: the step after an episode ends returns the reset
     observation, a zero reward and no termination, and ignores that env's action; no
-    ``final_obs`` or ``episode`` keys, so gymnasium's vector observation wrappers and
-    MO-Gymnasium's ``MORecordEpisodeStatistics`` work on it); ``"disabled"`` (ended envs are
-    reset by ``reset(options={"reset_mask": ...})``).
+    ``final_obs`` or ``morl_episode`` keys, so gymnasium's vector observation wrappers work on it);
+    ``"disabled"`` (ended envs are reset by ``reset(options={"reset_mask": ...})``).
 
     **Same-step autoreset.** When env i terminates or reaches the time limit, it is reset
     inside the same ``step`` call: ``obs[i]`` is already the first observation of its next
     episode, ``rewards[i]``/``terminated[i]``/``truncated[i]`` belong to the transition that ended
     the episode, and ``info["final_obs"][i]`` holds the episode's last observation (needed to
     bootstrap the value at a truncation). ``info["_final_obs"]`` is the boolean mask of the envs
-    that ended; ``info["episode"]`` holds ``"r"`` (num_envs, m) undiscounted returns and ``"l"``
-    lengths, valid where ``info["_episode"]`` is true. These keys are present only on steps
-    where some episode ended. ``final_obs`` is a dense (num_envs, obs_dim) array (rows of envs
-    that did not end are copies of ``obs``), not gymnasium's object array. ``info`` also holds the
-    objective terms of every env as (num_envs,) arrays.
+    that ended. These keys are present only on steps where some episode ended. ``final_obs`` is a
+    dense (num_envs, obs_dim) array (rows of envs that did not end are copies of ``obs``), not
+    gymnasium's object array. ``info`` also holds the objective terms of every env as (num_envs,)
+    arrays.
+
+    **Episode statistics.** As gymnasium's vector envs, this env puts no ``info["episode"]``:
+    that key belongs to the ``RecordEpisodeStatistics`` wrappers (gymnasium's, MO-Gymnasium's
+    ``MORecordEpisodeStatistics``), which refuse to run over an env that already fills it. The
+    env's own statistics, which need no wrapper, are ``info["morl_episode"]``: ``"r"``
+    (num_envs, m) the undiscounted return vectors of the episodes that ended and ``"l"`` their
+    lengths, valid where ``info["_morl_episode"]`` is true (same-step autoreset, on the steps
+    where ``final_obs`` is given). MO-Gymnasium 1.3.2's ``MORecordEpisodeStatistics`` assumes
+    next-step autoreset: over this env's default it records each env's first episode exactly but
+    drops the first reward (and step) of every later one; use ``autoreset_mode="next_step"``
+    with it, or ``morl_episode``.
 
     **Equivalence.** Env i seeded with ``seed + i`` produces exactly the transitions of
     ``gymnasium.make(id)`` reset with ``seed + i`` and reset again (without a seed) after each
@@ -195,8 +204,9 @@ class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         elif self.autoreset_mode == AutoresetMode.SAME_STEP and done.any():
             info["final_obs"] = obs.copy()
             info["_final_obs"] = done.copy()
-            info["episode"] = {"r": self._returns.copy(), "l": self._elapsed.copy()}
-            info["_episode"] = done.copy()
+            # not "episode": that key is RecordEpisodeStatistics' (which refuses an env filling it)
+            info["morl_episode"] = {"r": self._returns.copy(), "l": self._elapsed.copy()}
+            info["_morl_episode"] = done.copy()
             self._reset_rows(done)
             obs[done] = self.problem.observation(self._state)[done]
         return obs, rewards, terminated, truncated, info

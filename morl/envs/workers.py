@@ -15,6 +15,7 @@ import mmap
 import multiprocessing as mp
 import multiprocessing.connection
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -221,12 +222,11 @@ def await_message(conn: mp.connection.Connection, seconds: float) -> None:
 
 def worker_main(argv: list[str]) -> None:
     """Entry point of a worker process (see :class:`SlicedPhysics`)."""
-    import signal
-
     from morl.envs.registration import get_problem
 
     # Ctrl-C in a terminal reaches the whole process group: the parent handles it (saving what
-    # it needs from these workers first), so a worker must not die of it.
+    # it needs from these workers first), so a worker must not die of it. (It started with
+    # SIGINT blocked, see spawn_worker: ignoring it discards one pending since.)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     name, num_envs, lo, hi, mem_fd, spin, conn_fd = argv
     conn = mp.connection.Connection(int(conn_fd))
@@ -257,8 +257,16 @@ def spawn_worker(module: str, args: list[str], pass_fds: tuple[int, ...] = ()) -
     """Start ``python -m module *args CONN_FD``: a plain subprocess (no fork of a process that
     may run torch threads, no main guard needed in the user's script) connected by a socket pair
     whose child end's descriptor is its last argument. Returns the parent's connection and the
-    process."""
+    process.
+
+    The worker starts with SIGINT blocked (the signal mask is inherited through fork and exec):
+    a terminal's Ctrl-C reaches the whole process group, and a worker ignores SIGINT only once
+    its own code runs, a second or so after it starts (imports); one arriving before that killed
+    it with a KeyboardInterrupt traceback on the terminal. Blocking it in this thread while the
+    worker is started loses nothing here: a SIGINT meanwhile is taken by another thread of this
+    process or stays pending until the mask is restored."""
     parent, child = socket.socketpair()
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if hasattr(signal, "pthread_sigmask") else None
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", module, *args, str(child.fileno())],
@@ -266,6 +274,8 @@ def spawn_worker(module: str, args: list[str], pass_fds: tuple[int, ...] = ()) -
             stdin=subprocess.DEVNULL,
         )
     finally:
+        if blocked is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         child.close()
     return mp.connection.Connection(parent.detach()), proc
 

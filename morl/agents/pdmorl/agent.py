@@ -344,7 +344,7 @@ class PDMORL(Agent):
             assert self.buffer is not None
             self.buffer.add(**{k: v.reshape(groups, per_key, *v.shape[1:]) for k, v in rows.items()})
             if done.any():
-                returns.extend(info["episode"]["r"][done])
+                returns.extend(info["morl_episode"]["r"][done])
             self.counters["stage_steps"] += 1
             stats.update(self._updates(self.key, per_key, cfg.key_batch_size, main=False))
         index = self.run.iteration + 1  # key iterations done after this one
@@ -408,7 +408,7 @@ class PDMORL(Agent):
             self.buffer.add(**rows)
             self.counters["stage_steps"] += 1
             if done.any():
-                returns.extend(info["episode"]["r"][done])
+                returns.extend(info["morl_episode"]["r"][done])
                 for row in np.flatnonzero(done):
                     self._prefs[row] = self._slice_preference(int(row))
                 self._episodes[done] += 1
