@@ -53,7 +53,7 @@ class BlasFloat32Actor:
         self.model = model
 
     def predict_batch(self, obs: np.ndarray, preferences: np.ndarray, deterministic: bool = True) -> np.ndarray:
-        from morl.agents.normalization import RunningMeanStd, normalize_observations
+        from morl.normalization import RunningMeanStd, normalize_observations
 
         del deterministic
         m = self.model

@@ -30,10 +30,11 @@ import sys
 import time
 from pathlib import Path
 
+from reproduction import PUBLISHED
+
 import morl
 from morl.agents import AGENTS, get_agent
 from morl.evaluation import FrontResult
-from morl.reproduction import PUBLISHED
 from morl.versions import machine, versions
 
 

@@ -19,8 +19,9 @@ import json
 import sys
 from pathlib import Path
 
-from morl.io import atomic_write_bytes
-from morl.reproduction import figure, load_records, render_block, replace_block, summarise
+from reproduction import figure, load_records, render_block, replace_block, summarise
+
+from morl.run_files import atomic_write_bytes
 from morl.versions import versions
 
 REPO = Path(__file__).resolve().parents[1]

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import mujoco
 import torch
+from reproduction import PUBLISHED  # the authors' mean wall-clock per run, among their results
 
 import morl
-from morl.reproduction import PUBLISHED  # the authors' mean wall-clock per run, among their results
 from morl.versions import versions
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -9,30 +9,17 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import gymnasium
-
+from morl.envs.catalog import PROBLEM_IDS, get_problem
 from morl.envs.fingerprint import fingerprint
-from morl.envs.registration import PROBLEM_IDS, get_problem, register_envs
+from morl.envs.registration import make, register_envs
 from morl.envs.vector import MOVectorEnv, make_vec
 from morl.envs.wrappers import LinearScalarization
-from morl.preferences import PreferenceLike, validate_preference
+from morl.preferences import validate_preference
+from morl.versions import MORL_VERSION
 
-__version__ = "0.4.0"
+__version__ = MORL_VERSION
 
 register_envs()
-
-
-def make(problem_id: str, *, preference: PreferenceLike | None = None, **kwargs: Any) -> gymnasium.Env[Any, Any]:
-    """``gymnasium.make`` for a benchmark problem, with a clear error for an unknown id.
-
-    With ``preference`` the env is wrapped in :class:`LinearScalarization` (a float reward ω·r),
-    ready for single-objective libraries such as Stable-Baselines3.
-    """
-    problem = get_problem(problem_id)
-    env = gymnasium.make(problem.id, **kwargs)
-    if preference is not None:
-        env = LinearScalarization(env, preference)
-    return env
 
 
 def load(directory: str | os.PathLike[str]) -> Any:
@@ -53,8 +40,8 @@ def pretrained(problem_id: str) -> Any:
 
 # Heavier parts load on first use, so that ``import morl`` stays light and torch-free.
 _LAZY = {
-    "HyperMORL": "morl.agents.hyper_morl",
-    "HyperMORLConfig": "morl.agents.config",
+    "HyperMORL": "morl.agents.hyper_morl.agent",
+    "HyperMORLConfig": "morl.agents.hyper_morl.config",
     "ConditionedPPO": "morl.agents.conditioned_ppo",
     "ConditionedPPOConfig": "morl.agents.conditioned_ppo",
     "PGMORL": "morl.agents.pgmorl",

@@ -19,9 +19,13 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-import morl
-from morl.envs.registration import PROBLEM_IDS, get_problem
-from morl.io import writable_directory
+from morl.agents import load as load_agent
+from morl.envs.catalog import PROBLEM_IDS, get_problem
+from morl.envs.registration import make as make_env
+from morl.envs.vector import make_vec
+from morl.run_files import writable_directory
+from morl.versions import MORL_VERSION
+from morl.zoo import pretrained
 
 
 class _Parser(argparse.ArgumentParser):
@@ -59,7 +63,7 @@ def _path(text: str) -> str:
 def _cmd_envs(args: argparse.Namespace) -> int:
     print(f"{'id':24s} {'m':>2s} {'obs':>4s} {'act':>4s} {'horizon':>7s}  objectives")
     for problem_id in PROBLEM_IDS:
-        env = morl.make_vec(problem_id, 1, workers=1)
+        env = make_vec(problem_id, 1, workers=1)
         problem = get_problem(problem_id)
         obs_dim, act_dim = env.single_observation_space.shape[0], env.single_action_space.shape[0]
         print(
@@ -74,9 +78,9 @@ def _cmd_random_rollout(args: argparse.Namespace) -> int:
     """Roll out a uniformly random policy on each problem through the vector env and print the
     undiscounted return vector of each finished episode (the mean over ``--envs`` episodes)."""
     problems = [get_problem(p).id for p in (args.problems or PROBLEM_IDS)]
-    print(f"random policy, {args.envs} episodes per problem, seed {args.seed}, morl {morl.__version__}")
+    print(f"random policy, {args.envs} episodes per problem, seed {args.seed}, morl {MORL_VERSION}")
     for problem_id in problems:
-        env = morl.make_vec(problem_id, args.envs, seed=args.seed, workers=args.workers)
+        env = make_vec(problem_id, args.envs, seed=args.seed, workers=args.workers)
         rng = np.random.default_rng(args.seed)
         env.reset()
         done = np.zeros(args.envs, dtype=bool)
@@ -111,7 +115,7 @@ def _train(agent_name: str, problem_id: str, overrides: dict[str, Any], out: Any
     rather than after "resuming from ..." and the plan. ``learn`` takes the same lock again
     (re-entrant within this thread) and it is held until the training ends."""
     from morl.agents import get_agent
-    from morl.io import DirectoryLock
+    from morl.run_files import DirectoryLock
 
     with DirectoryLock(out):
         cls = get_agent(agent_name)
@@ -156,26 +160,25 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_bench(args: argparse.Namespace) -> int:
-    """Run a bench (agents × problems × seeds); ``report DIR`` writes its report, ``status DIR``
-    says where it stands."""
-    if args.action is not None and not args.dir:
-        raise ValueError(f"morl bench {args.action} DIR: the bench directory is missing")
-    if args.action == "report":
-        from morl.bench.report import report
+def _cmd_bench_report(args: argparse.Namespace) -> int:
+    """``morl bench report DIR``: the bench's tables and figures, written beside its records."""
+    from morl.bench.report import report
 
-        print(report(args.dir))
-        print(f"report written to {os.path.join(args.dir, 'report.md')}, with report.html and report.tex beside it")
-        return 0
-    if args.action == "status":
-        from morl.bench.status import bench_status, format_status
+    print(report(args.dir))
+    print(f"report written to {os.path.join(args.dir, 'report.md')}, with report.html and report.tex beside it")
+    return 0
 
-        print(format_status(args.dir, bench_status(args.dir)))
-        return 0
-    if args.action is not None or args.dir is not None:
-        raise ValueError(
-            f"unexpected argument {args.action!r}; use `morl bench --agents ...` or `morl bench report DIR`"
-        )
+
+def _cmd_bench_status(args: argparse.Namespace) -> int:
+    """``morl bench status DIR``: where each run of the bench stands."""
+    from morl.bench.status import bench_status, format_status
+
+    print(format_status(args.dir, bench_status(args.dir)))
+    return 0
+
+
+def _cmd_bench_run(args: argparse.Namespace) -> int:
+    """``morl bench run``: every run of agents × problems × seeds not finished yet (resumable)."""
     from morl.bench.plan import merge_overrides, parse_overrides, plan_runs, read_overrides
     from morl.bench.runner import bench
 
@@ -241,14 +244,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     preference = _parse_preference(args.preference) if args.preference else [1.0 / agent.m] * agent.m
     policy = agent.policy_for(preference)
     policy.save(out / "policy.npz")
-    env = morl.make(problem.id)
-    obs, _ = env.reset(seed=args.seed)
-    total = np.zeros(agent.m)
-    while True:
-        obs, reward, terminated, truncated, _ = env.step(policy.predict(obs))
-        total += np.asarray(reward, dtype=np.float64)
-        if terminated or truncated:
-            break
+    env = make_env(problem.id)
+    total = _episode(env, policy, seed=args.seed)
+    env.close()
     names = problem.objective_names
     print(f"sampled preference {np.round(policy.preference, 3).tolist()}: return [" +
           ", ".join(f"{n}={v:.1f}" for n, v in zip(names, total, strict=True)) + "]")  # fmt: skip
@@ -261,7 +259,7 @@ PRETRAINED = "pretrained:"  # pretrained:MO-HalfCheetah-v2: the model shipped wi
 
 def _pretrained(path: str) -> Any:
     """The shipped model a ``pretrained:PROBLEM`` argument names; None for any other path."""
-    return morl.pretrained(path[len(PRETRAINED) :]) if path.startswith(PRETRAINED) else None
+    return pretrained(path[len(PRETRAINED) :]) if path.startswith(PRETRAINED) else None
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
@@ -282,10 +280,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             print(f"front plot written to {args.plot}")
         return 0
     if path.is_dir():
-        from morl.io import DirectoryLock
         from morl.plotting import plot_front
+        from morl.run_files import DirectoryLock
 
-        agent = morl.load(path)
+        agent = load_agent(path)
         if not os.access(path, os.W_OK):  # before the evaluation, not after it
             raise PermissionError(f"run directory {str(path)!r} is not writable (front.json is written there)")
         with DirectoryLock(path):  # not while a training writes the same directory
@@ -331,7 +329,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     path = Path(args.path)
     model = _pretrained(args.path)
     if model is not None or path.is_dir():
-        agent = model if model is not None else morl.load(path)
+        agent = model if model is not None else load_agent(path)
         if args.preference is None:
             raise ValueError("--preference is required to sample from a trained agent or a pretrained model")
         policy = agent.policy_for(_parse_preference(args.preference))
@@ -345,20 +343,13 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     render = "rgb_array" if args.video else None
     if args.video and not args.video.endswith(".gif"):
         raise ValueError(f"--video {args.video!r}: only animated GIF (.gif) is supported")
-    env = morl.make(policy.problem_id, render_mode=render, width=320, height=240)
+    env = make_env(policy.problem_id, render_mode=render, width=320, height=240)
     names = env.unwrapped.objective_names  # type: ignore[attr-defined]
     print(f"{policy.problem_id}, preference {np.round(policy.preference, 4).tolist()}")
-    returns, frames = [], []
+    returns: list[np.ndarray] = []
+    frames: list[Any] = []
     for episode in range(args.episodes):
-        obs, _ = env.reset(seed=args.seed + episode)
-        total = np.zeros(len(names))
-        while True:
-            if args.video and episode == 0:
-                frames.append(env.render())
-            obs, reward, terminated, truncated, _ = env.step(policy.predict(obs, deterministic=True))
-            total += np.asarray(reward, dtype=np.float64)
-            if terminated or truncated:
-                break
+        total = _episode(env, policy, seed=args.seed + episode, frames=frames if args.video and episode == 0 else None)
         returns.append(total)
         print(
             f"episode {episode}: return [" + ", ".join(f"{n}={v:.2f}" for n, v in zip(names, total, strict=True)) + "]"
@@ -373,6 +364,21 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _episode(env: Any, policy: Any, *, seed: int, frames: list[Any] | None = None) -> np.ndarray:
+    """One episode of ``policy`` (deterministic actions) from ``env.reset(seed=seed)``: its
+    undiscounted return vector; with ``frames``, each step's rendering is appended to it."""
+    obs, _ = env.reset(seed=seed)
+    total: np.ndarray | None = None
+    while True:
+        if frames is not None:
+            frames.append(env.render())
+        obs, reward, terminated, truncated, _ = env.step(policy.predict(obs, deterministic=True))
+        vector = np.asarray(reward, dtype=np.float64)
+        total = vector if total is None else total + vector
+        if terminated or truncated:
+            return total
+
+
 def _parse_preference(text: str) -> list[float]:
     try:
         return [float(x) for x in text.split(",")]
@@ -385,7 +391,7 @@ def _write_gif(frames: list[Any], path: str, fps: int) -> None:
 
     from PIL import Image
 
-    from morl.io import atomic_write_bytes
+    from morl.run_files import atomic_write_bytes
 
     images = [Image.fromarray(np.asarray(frame)) for frame in frames[::2]]
     buffer = _io.BytesIO()
@@ -421,7 +427,7 @@ def format_metrics(result: Any) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="morl", description="Multi-objective robot control.")
-    parser.add_argument("--version", action="version", version=f"morl {morl.__version__}")
+    parser.add_argument("--version", action="version", version=f"morl {MORL_VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     envs = sub.add_parser("envs", help="list the benchmark problems")
     envs.set_defaults(func=_cmd_envs)
@@ -443,29 +449,33 @@ def build_parser() -> argparse.ArgumentParser:
     rollout.add_argument("--seed", type=_seed, default=0)
     rollout.add_argument("--workers", type=int, default=None, help="processes stepping the physics")
     rollout.set_defaults(func=_cmd_random_rollout)
-    bench = sub.add_parser("bench", help="run agents x problems x seeds on one budget (resumable); `morl bench "
-                           "report DIR` tabulates a bench, `morl bench status DIR` shows its progress")  # fmt: skip
-    bench.add_argument("action", nargs="?", choices=["report", "status"],
-                       help="report: write DIR/report.md (.html, .tex); status: each run's state")  # fmt: skip
-    bench.add_argument("dir", nargs="?", help="the bench directory (with report or status)")
-    bench.add_argument("--agents", help="comma-separated agent names (see `morl agents`)")
-    bench.add_argument("--problems", help="comma-separated problem ids, e.g. MO-Swimmer-v2,MO-HalfCheetah-v2")
-    bench.add_argument("--seeds", type=_positive_int, default=3, help="seeds 0..N-1 (default 3)")
-    bench.add_argument("--steps", type=_positive_int, help="env steps per run, the same for every run")
-    bench.add_argument("--paper-budget", action="store_true", help="each problem's authors' budget instead")
-    bench.add_argument("--set", action="append", default=[], metavar="AGENT.FIELD=VALUE",
+    bench = sub.add_parser("bench", help="compare agents x problems x seeds on one budget: run, report, status")
+    actions = bench.add_subparsers(dest="action", required=True, metavar="run|report|status")
+    run = actions.add_parser("run", help="run (or resume) a bench: agents x problems x seeds on one budget")
+    run.add_argument("--agents", help="comma-separated agent names (see `morl agents`)")
+    run.add_argument("--problems", help="comma-separated problem ids, e.g. MO-Swimmer-v2,MO-HalfCheetah-v2")
+    run.add_argument("--seeds", type=_positive_int, default=3, help="seeds 0..N-1 (default 3)")
+    run.add_argument("--steps", type=_positive_int, help="env steps per run, the same for every run")
+    run.add_argument("--paper-budget", action="store_true", help="each problem's authors' budget instead")
+    run.add_argument("--set", action="append", default=[], metavar="AGENT.FIELD=VALUE",
                        help="a config override for one agent, e.g. pgmorl.update_iter=10 (repeatable)")  # fmt: skip
-    bench.add_argument("--overrides", type=_path, metavar="FILE",
+    run.add_argument("--overrides", type=_path, metavar="FILE",
                        help="per-agent config overrides from a TOML or JSON file, a table per agent "
                        "([pgmorl] update_iter = 10); --set wins over it")  # fmt: skip
-    bench.add_argument("--jobs", type=_positive_int, default=1, help="runs at a time, each with its share of the cores")
-    bench.add_argument("--out", type=_path, help="the bench directory (runs/, records/, report.md)")
-    bench.add_argument("--ray", metavar="local|auto|ADDRESS",
+    run.add_argument("--jobs", type=_positive_int, default=1, help="runs at a time, each with its share of the cores")
+    run.add_argument("--out", type=_path, help="the bench directory (runs/, records/, report.md)")
+    run.add_argument("--ray", metavar="local|auto|ADDRESS",
                        help="run each run as a Ray task: a Ray instance started here (local), the cluster this "
                        "machine joined (auto) or the head at ADDRESS (needs morl[ray])")  # fmt: skip
-    bench.add_argument("--cpus-per-run", type=_positive_int,
+    run.add_argument("--cpus-per-run", type=_positive_int,
                        help="with --ray: CPUs each run requests (default: this machine's cores / --jobs)")  # fmt: skip
-    bench.set_defaults(func=_cmd_bench)
+    run.set_defaults(func=_cmd_bench_run)
+    report = actions.add_parser("report", help="write DIR/report.md (with report.html and report.tex) and print it")
+    report.add_argument("dir", type=_path, help="the bench directory")
+    report.set_defaults(func=_cmd_bench_report)
+    status = actions.add_parser("status", help="each run's state: finished, running, interrupted, pending, failed")
+    status.add_argument("dir", type=_path, help="the bench directory")
+    status.set_defaults(func=_cmd_bench_status)
 
     evaluate = sub.add_parser("evaluate", help="evaluate a trained run's front, or print a saved front result")
     evaluate.add_argument("path", help="a run directory (checkpoint), a front result JSON file, or "

@@ -21,12 +21,12 @@ from typing import Any, Protocol, runtime_checkable
 import gymnasium as gym
 import numpy as np
 
-import morl
+from morl.envs.catalog import PROBLEM_IDS, get_problem
 from morl.envs.fingerprint import fingerprint
-from morl.envs.registration import PROBLEM_IDS, get_problem
-from morl.io import atomic_write_text
+from morl.envs.vector import make_vec
 from morl.pareto import FrontMetrics, FrontMetricsResult, hypervolume, non_dominated, sparsity
 from morl.preferences import evaluation_preferences, simplex_grid, validate_preference
+from morl.run_files import atomic_write_text
 from morl.versions import versions
 
 FORMAT = "morl.front_result"
@@ -383,7 +383,7 @@ def evaluate_front(
         policies = [make_policy(w) for w in prefs]
 
     if benchmark:
-        venv = morl.make_vec(problem_id, num_envs, seed=seed, workers=workers)
+        venv = make_vec(problem_id, num_envs, seed=seed, workers=workers)
         obs, _ = venv.reset()
         action_dim = venv.single_action_space.shape[0]
     else:

@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from morl.io import atomic_write_bytes
+from morl.run_files import atomic_write_bytes
 
 if TYPE_CHECKING:
     from morl.evaluation import FrontResult
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def _objective_names(result: FrontResult) -> list[str]:
     m = result.returns.shape[1]
     try:
-        from morl.envs.registration import get_problem
+        from morl.envs.catalog import get_problem
 
         return list(get_problem(result.protocol.problem_id).objective_names)
     except ValueError:

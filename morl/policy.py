@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from morl import portable_math
-from morl.agents.normalization import CLIP, EPSILON
-from morl.io import atomic_write_bytes
+from morl.normalization import CLIP, EPSILON
+from morl.run_files import atomic_write_bytes
 
 FORMAT = "morl.policy"
 FORMAT_VERSION = 2

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+MORL_VERSION = "0.4.0"  # morl.__version__; pyproject.toml's version says the same
+
 # The instruction sets that pick different floating-point kernels in numpy, torch and MuJoCo's
 # compiler output: two machines that differ here can run one seed's training to different results.
 SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
@@ -44,9 +46,7 @@ def versions() -> dict[str, str]:
 
     Read from package metadata, so reporting torch's version does not import torch.
     """
-    import morl
-
-    found = {"morl": morl.__version__}
+    found = {"morl": MORL_VERSION}
     found.update({name: _version(name) for name in ("mujoco", "torch", "gymnasium", "numpy")})
     commit = git_commit()
     if commit is not None:

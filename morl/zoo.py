@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from morl import portable_math
-from morl.agents.normalization import RunningMeanStd, normalize_observations
+from morl.envs.catalog import get_problem
 from morl.envs.fingerprint import definition_mismatch
-from morl.envs.registration import get_problem
+from morl.normalization import RunningMeanStd, normalize_observations
 from morl.policy import PreferencePolicy
 from morl.preferences import evaluation_preferences, validate_preference
 
@@ -116,7 +116,7 @@ class PretrainedParetoSet:
         """Write the model atomically (``.npz``, no pickled objects)."""
         import io
 
-        from morl.io import atomic_write_bytes
+        from morl.run_files import atomic_write_bytes
 
         header = {"format": FORMAT, "version": FORMAT_VERSION, "problem_id": self.problem_id,
                   "segments": [[n, list(s)] for n, s in self.segments], "provenance": self.provenance}  # fmt: skip

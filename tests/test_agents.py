@@ -18,7 +18,7 @@ from morl.agents import AGENTS, get_agent
 from morl.agents.base import Agent
 from morl.agents.checkpoint import CHECKPOINT
 from morl.agents.conditioned_ppo import ConditionedPPOConfig
-from morl.agents.config import HyperMORLConfig
+from morl.agents.hyper_morl.config import HyperMORLConfig
 from morl.agents.sb3 import SB3MultiPolicyConfig, member_weights
 from morl.cli import main
 from morl.evaluation import FrontResult

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from morl.agents.networks import TargetNetworkLayout
-from morl.agents.normalization import ReturnNormalizer, RunningMeanStd, update_stats
-from morl.agents.ppo import Collector, PPOSettings, Rollout
+from morl.agents.ppo.core import AuthorsCode, Collector, PPOSettings, Rollout
+from morl.agents.ppo.networks import TargetNetworkLayout
+from morl.normalization import ReturnNormalizer, RunningMeanStd, update_stats
 from tests.test_hyper_morl import tiny_agent
 
 PROBLEM, OBS, ACT, M = "MO-Hopper-v2", 11, 3, 2
@@ -28,7 +28,8 @@ def collect(**flags: object) -> tuple[Rollout, RunningMeanStd, RunningMeanStd]:
     layout = TargetNetworkLayout(OBS, ACT, M)
     theta = layout.initial(torch.Generator().manual_seed(0)).unsqueeze(0).expand(2, -1).clone()
     stats = RunningMeanStd.zeros((OBS,))
-    collector = Collector(PROBLEM, 2, 2, SETTINGS, seed=0, workers=1, obs_stats=stats, **flags)  # type: ignore[arg-type]
+    collector = Collector(PROBLEM, 2, 2, SETTINGS, seed=0, workers=1, obs_stats=stats,
+                          authors_code=AuthorsCode(**flags))  # type: ignore[arg-type]  # fmt: skip
     try:
         before = RunningMeanStd.from_state(stats.state())
         rollout = collector.collect(layout, theta, np.full((2, M), 0.5), torch.Generator().manual_seed(1))
@@ -62,7 +63,7 @@ def test_observation_statistics_from_the_normalised_inputs() -> None:
 def test_normalised_statistics_need_one_shared_normaliser() -> None:
     with pytest.raises(ValueError, match="stats_from_inputs"):
         Collector(PROBLEM, 2, 1, SETTINGS, seed=0, workers=1, obs_stats=RunningMeanStd.grouped(2, (OBS,)),
-                  stats_from_inputs=True)  # fmt: skip
+                  authors_code=AuthorsCode(stats_from_inputs=True))  # fmt: skip
 
 
 def test_terminal_return_recorded_as_zero() -> None:

@@ -31,7 +31,7 @@ from morl.bench.report import report
 from morl.bench.runner import RECORD_FORMAT, _read_record, bench, record_path
 from morl.bench.status import RunStatus, bench_status
 from morl.cli import main
-from morl.io import DirectoryLock
+from morl.run_files import DirectoryLock
 
 PROBLEM = "MO-Hopper-v2"
 TINY = {
@@ -56,7 +56,7 @@ def test_a_tiny_bench_end_to_end_with_its_report_and_skip_on_rerun(tmp_path: Pat
     settings = tmp_path / "settings.toml"
     toml = "\n".join(item.replace("=", " = ") for item in TINY["hyper-morl"])
     settings.write_text(f"[hyper-morl]\n{toml}\n\n[conditioned-ppo]\nsteps_per_env = 32\n")
-    args = ["bench", "--agents", "hyper-morl,conditioned-ppo", "--problems", PROBLEM, "--seeds", "2",
+    args = ["bench", "run", "--agents", "hyper-morl,conditioned-ppo", "--problems", PROBLEM, "--seeds", "2",
             "--steps", "6000", "--jobs", "2", "--out", str(out), "--overrides", str(settings),
             *sets(["conditioned-ppo"])]  # fmt: skip
     assert main(args) == 0
@@ -136,7 +136,7 @@ def test_a_bench_on_a_local_ray_instance(tmp_path: Path, capsys: Any) -> None:
     and the report reads the records as a local bench's."""
     pytest.importorskip("ray")  # installed with the dev extra; skipped only where someone removed it
     out = tmp_path / "bench"
-    args = ["bench", "--agents", "conditioned-ppo,hyper-morl", "--problems", PROBLEM, "--seeds", "1", "--steps",
+    args = ["bench", "run", "--agents", "conditioned-ppo,hyper-morl", "--problems", PROBLEM, "--seeds", "1", "--steps",
             "4000", "--ray", "local", "--cpus-per-run", "1", "--out", str(out), *sets(["hyper-morl"]),
             *sets(["conditioned-ppo"]), "--set=conditioned-ppo.minibatches=100000"]  # fmt: skip
     assert main(args) == 0
@@ -200,7 +200,7 @@ def test_a_local_ray_instance_listens_on_loopback_only() -> None:
 
 
 def test_ray_options_are_checked(tmp_path: Path, capsys: Any) -> None:
-    base = ["bench", "--agents", "hyper-morl", "--problems", PROBLEM, "--seeds", "1", "--steps", "4000",
+    base = ["bench", "run", "--agents", "hyper-morl", "--problems", PROBLEM, "--seeds", "1", "--steps", "4000",
             "--out", str(tmp_path)]  # fmt: skip
     assert main([*base, "--cpus-per-run", "2"]) == 2
     assert "--cpus-per-run is for --ray" in capsys.readouterr().err
@@ -264,7 +264,7 @@ def test_plans_are_validated_before_anything_runs() -> None:
 
 
 def test_cli_bench_errors_are_one_line(tmp_path: Path, capsys: Any) -> None:
-    assert main(["bench", "--agents", "hyper-morl", "--problems", PROBLEM, "--out", str(tmp_path)]) == 2
+    assert main(["bench", "run", "--agents", "hyper-morl", "--problems", PROBLEM, "--out", str(tmp_path)]) == 2
     assert "give --steps N" in capsys.readouterr().err
     assert main(["bench", "report", str(tmp_path / "empty")]) == 2
     assert "no bench records" in capsys.readouterr().err
@@ -394,8 +394,9 @@ def test_status_errors(tmp_path: Path, capsys: Any) -> None:
     assert "no bench directory" in capsys.readouterr().err
     assert main(["bench", "status", str(tmp_path)]) == 2
     assert "holds no bench" in capsys.readouterr().err
-    assert main(["bench", "status"]) == 2
-    assert "morl bench status DIR: the bench directory is missing" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:  # argparse: the usage and what is missing, status 2
+        main(["bench", "status"])
+    assert exited.value.code == 2 and "the following arguments are required: dir" in capsys.readouterr().err
 
 
 def test_a_report_names_its_definitions_and_refuses_to_mix_them(tmp_path: Path) -> None:

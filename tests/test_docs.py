@@ -16,7 +16,7 @@ REFERENCED = re.findall(r"^::: (\S+)$", (REPO / "docs" / "api.md").read_text(enc
 def test_the_reference_lists_the_public_api() -> None:
     for name in ("morl.make", "morl.make_vec", "morl.envs.vector.MOVectorEnv", "morl.evaluation.evaluate_front",
                  "morl.pareto.FrontMetrics", "morl.pretrained", "morl.load", "morl.agents.hyper_morl.HyperMORL",
-                 "morl.agents.config.HyperMORLConfig"):  # fmt: skip
+                 "morl.agents.hyper_morl.config.HyperMORLConfig"):  # fmt: skip
         assert name in REFERENCED
 
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 import morl
-from morl.envs.fingerprint import _fingerprint, model_digest, same_definition
+from morl.envs.fingerprint import model_digest, same_definition
 from morl.envs.models import build_model
 
 
@@ -44,7 +44,7 @@ def test_a_code_revision_changes_the_fingerprint() -> None:
     problem = morl.get_problem("MO-Humanoid-v2")
     assert problem.revision == 2  # the clamped energy term (morl 0.4.0)
     bumped = dataclasses.replace(problem, revision=3)
-    assert _fingerprint(bumped) != morl.fingerprint(problem)
+    assert morl.fingerprint(bumped) != morl.fingerprint(problem)
 
 
 def test_same_definition() -> None:

@@ -14,8 +14,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import morl
 from morl.agents.checkpoint import CHECKPOINT
-from morl.agents.config import HyperMORLConfig
-from morl.agents.hyper_morl import HyperMORL
+from morl.agents.hyper_morl.agent import HyperMORL
+from morl.agents.hyper_morl.config import HyperMORLConfig
 from morl.cli import main
 from morl.policy import PreferencePolicy
 from tests.test_run_directory import cli, one_line

@@ -125,7 +125,7 @@ def test_missing_morl_baselines_says_how_to_install(monkeypatch: pytest.MonkeyPa
 def test_bench_runs_a_peer_and_reports_it(tmp_path: Path, capsys: Any) -> None:
     out = tmp_path / "bench"
     settings = ["steps_per_iteration=500", "learning_starts=100", "hidden_size=16", "batch_size=32", "eval_splits=4"]
-    args = ["bench", "--agents", "mb-capql", "--problems", PROBLEM, "--seeds", "1", "--steps", "1000", "--out",
+    args = ["bench", "run", "--agents", "mb-capql", "--problems", PROBLEM, "--seeds", "1", "--steps", "1000", "--out",
             str(out), *[f"--set=mb-capql.{s}" for s in settings]]  # fmt: skip
     assert main(args) == 0
     records = [json.loads(p.read_text()) for p in sorted((out / "records").glob("*.json"))]

@@ -13,7 +13,6 @@ import pytest
 import torch
 
 import morl
-from morl.agents.normalization import RunningMeanStd, normalize_observations, update_stats
 from morl.agents.pgmorl import PGMORL, PGMORLConfig
 from morl.agents.pgmorl import agent as pgmorl_agent
 from morl.agents.pgmorl.prediction import OptimizationGraph, fit_scaled_tanh, scaled_tanh
@@ -25,7 +24,8 @@ from morl.agents.pgmorl.selection import (
     front_score,
     select_tasks,
 )
-from morl.agents.ppo import Collector, PPOSettings
+from morl.agents.ppo.core import Collector, PPOSettings
+from morl.normalization import RunningMeanStd, normalize_observations, update_stats
 from morl.preferences import simplex_grid
 
 

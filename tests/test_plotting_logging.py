@@ -9,10 +9,10 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from morl.evaluation import EvaluationProtocol, FrontResult
-from morl.logging import MetricsWriter
 from morl.pareto import FrontMetrics
 from morl.plotting import plot_front, plot_preference_curves
 from morl.preferences import evaluation_preferences, simplex_grid
+from morl.training_log import MetricsWriter
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -10,7 +10,7 @@ import pytest
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import morl
-from morl.envs.sb3_vec import ScalarizedVecEnv
+from morl.agents.sb3_vec import ScalarizedVecEnv
 from morl.policy import PreferencePolicy
 
 

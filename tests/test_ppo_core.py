@@ -9,16 +9,16 @@ import pytest
 import torch
 
 import morl
-from morl.agents.hypernet import HyperNetwork
-from morl.agents.networks import TargetNetworkLayout, mlp, numpy_layers, numpy_mlp
-from morl.agents.normalization import (
+from morl.agents.hyper_morl.hypernet import HyperNetwork
+from morl.agents.ppo.core import gae, gaussian_log_prob
+from morl.agents.ppo.networks import TargetNetworkLayout, mlp, numpy_layers, numpy_mlp
+from morl.normalization import (
     ReturnNormalizer,
     RunningMeanStd,
     normalize_observations,
     update_stats,
     update_stats_from_rows,
 )
-from morl.agents.ppo import gae, gaussian_log_prob
 
 P_PER_PROBLEM = {
     "MO-Swimmer-v2": 9734,

@@ -1,13 +1,13 @@
-"""The hand-written PPO gradient (morl.agents.ppo_gradient) against autograd on the same loss."""
+"""The hand-written PPO gradient (morl.agents.ppo.gradient) against autograd on the same loss."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from morl.agents.networks import TargetNetworkLayout, mlp
-from morl.agents.ppo import LOG_2PI, gaussian_log_prob
-from morl.agents.ppo_gradient import MiniBatch, ppo_loss_gradient
+from morl.agents.ppo.core import LOG_2PI, gaussian_log_prob
+from morl.agents.ppo.gradient import MiniBatch, ppo_loss_gradient
+from morl.agents.ppo.networks import TargetNetworkLayout, mlp
 
 CLIP, VALUE_COEF, ENTROPY_COEF = 0.2, 0.5, 0.01
 

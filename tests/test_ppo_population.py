@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from morl.agents.networks import TargetNetworkLayout, mlp
-from morl.agents.ppo import Collector, PPOSettings, Rollout, RowPreferences, copy_rows, ppo_update
+from morl.agents.ppo.core import Collector, PPOSettings, Rollout, RowPreferences, copy_rows, ppo_update
+from morl.agents.ppo.networks import TargetNetworkLayout, mlp
 
 OBS, ACT, M, B = 5, 2, 2, 16
 

@@ -10,9 +10,9 @@ import functools
 import numpy as np
 import torch
 
-from morl.agents.hypernet import HyperNetwork
-from morl.agents.networks import TargetNetworkLayout
-from morl.agents.ppo import LOG_2PI, Collector, PPOSettings, Rollout, adam, gaussian_log_prob, ppo_update
+from morl.agents.hyper_morl.hypernet import HyperNetwork
+from morl.agents.ppo.core import LOG_2PI, Collector, PPOSettings, Rollout, adam, gaussian_log_prob, ppo_update
+from morl.agents.ppo.networks import TargetNetworkLayout
 
 
 def plain_mlp(layers: list[tuple[torch.Tensor, torch.Tensor]], x: torch.Tensor) -> torch.Tensor:

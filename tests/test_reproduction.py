@@ -7,9 +7,7 @@ import math
 from pathlib import Path
 
 import pytest
-
-import morl
-from morl.reproduction import (
+from reproduction import (
     BEGIN,
     END,
     PUBLISHED,
@@ -21,6 +19,8 @@ from morl.reproduction import (
     replace_block,
     summarise,
 )
+
+import morl
 
 REPO = Path(__file__).resolve().parents[1]
 

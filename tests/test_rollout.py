@@ -7,8 +7,8 @@ import pytest
 import torch
 
 import morl
-from morl.agents.networks import TargetNetworkLayout
-from morl.agents.ppo import Collector, PPOSettings, RowPreferences
+from morl.agents.ppo.core import Collector, PPOSettings, RowPreferences
+from morl.agents.ppo.networks import TargetNetworkLayout
 from morl.envs.rollout import RolloutBatch, RolloutEngine, RolloutRequest
 
 PROBLEM = "MO-Hopper-v2"  # falls within tens of steps under random actions: episode ends in every rollout

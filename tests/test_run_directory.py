@@ -29,8 +29,8 @@ from morl.cli import main
 from morl.envs.vector import MOVectorEnv
 from morl.envs.workers import spawn_worker, stop_workers
 from morl.evaluation import FrontResult
-from morl.io import DirectoryLock, atomic_write_text
 from morl.preferences import validate_preference
+from morl.run_files import DirectoryLock, atomic_write_text
 
 PROBLEM = "MO-Hopper-v2"
 SMALL: dict[str, dict[str, Any]] = {
@@ -80,7 +80,8 @@ def test_a_refused_training_prints_only_the_refusal(tmp_path: Path) -> None:
     options = [f"--{k.replace('_', '-')}={v}" for k, v in SMALL["conditioned-ppo"].items() if k != "total_steps"]
     small("conditioned-ppo").learn(out_dir=tmp_path, progress=False, callback=lambda agent, info: False)
     assert (tmp_path / CHECKPOINT).exists()
-    code = f"from morl.io import DirectoryLock; DirectoryLock({str(tmp_path)!r}).acquire(); print('held', flush=True); "
+    code = "from morl.run_files import DirectoryLock; "
+    code += f"DirectoryLock({str(tmp_path)!r}).acquire(); print('held', flush=True); "
     code += "import sys; sys.stdin.read()"  # held until the test closes stdin
     holder = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
@@ -116,7 +117,8 @@ def test_the_directory_lock_is_reentrant_in_its_own_thread_only(tmp_path: Path) 
 
 
 def test_a_killed_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
-    code = f"from morl.io import DirectoryLock; DirectoryLock({str(tmp_path)!r}).acquire(); print('held', flush=True); "
+    code = "from morl.run_files import DirectoryLock; "
+    code += f"DirectoryLock({str(tmp_path)!r}).acquire(); print('held', flush=True); "
     code += "import time; time.sleep(60)"
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"

@@ -15,8 +15,8 @@ import pytest
 
 import morl
 import morl.zoo
-from morl.agents.config import HyperMORLConfig
-from morl.agents.hyper_morl import HyperMORL
+from morl.agents.hyper_morl.agent import HyperMORL
+from morl.agents.hyper_morl.config import HyperMORLConfig
 from morl.zoo import DATA, MODEL_HV_TOLERANCE, PretrainedParetoSet, available
 
 SHIPPED = available()

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from morl.agents.base import Agent
 
 _CLASSES = {
-    "hyper-morl": "morl.agents.hyper_morl:HyperMORL",
+    "hyper-morl": "morl.agents.hyper_morl.agent:HyperMORL",
     "conditioned-ppo": "morl.agents.conditioned_ppo:ConditionedPPO",
     "sb3": "morl.agents.sb3:SB3MultiPolicy",
     "pgmorl": "morl.agents.pgmorl:PGMORL",

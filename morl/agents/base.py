@@ -29,7 +29,6 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 import torch
 
-import morl
 from morl.agents.checkpoint import (
     CHECKPOINT,
     checkpoint_path,
@@ -39,11 +38,12 @@ from morl.agents.checkpoint import (
     save_checkpoint,
 )
 from morl.agents.settings import AgentConfig
-from morl.envs.registration import get_problem
+from morl.envs.catalog import get_problem
+from morl.envs.registration import make as make_env
 from morl.evaluation import PDMORL_PROTOCOL, FrontResult, PolicySource, evaluate_front, pdmorl_preferences
-from morl.io import DirectoryLock, atomic_write_text, remove_stale_temporaries, writable_directory
 from morl.policy import PreferencePolicy
 from morl.preferences import evaluation_preferences, simplex_grid
+from morl.run_files import DirectoryLock, atomic_write_text, remove_stale_temporaries, writable_directory
 
 A = TypeVar("A", bound="Agent")
 Callback = Callable[["Agent", dict[str, Any]], Any]
@@ -109,7 +109,7 @@ class Agent(ABC):
             raise TypeError(f"config must be a {self.config_class.__name__}, got {type(config).__name__}")
         self.config = config
         self.m = self.problem.reward_dim
-        probe = morl.make(self.problem_id)
+        probe = make_env(self.problem_id)
         self.obs_dim = int(probe.observation_space.shape[0])  # type: ignore[index]
         self.action_dim = int(probe.action_space.shape[0])  # type: ignore[index]
         self.action_low = np.asarray(probe.action_space.low, dtype=np.float64)  # type: ignore[attr-defined]
@@ -183,7 +183,7 @@ class Agent(ABC):
         return self.run
 
     def _train(self, out: Path | None, progress: bool, callback: Callback | None) -> None:
-        from morl.logging import MetricsWriter, Progress
+        from morl.training_log import MetricsWriter, Progress
 
         # Logs keep each iteration once: rows after the checkpoint (of iterations a kill lost)
         # are dropped, and TensorBoard purges its events past that step.

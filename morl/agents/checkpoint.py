@@ -20,7 +20,7 @@ import torch
 
 from morl.envs.fingerprint import definition_mismatch as _mismatch
 from morl.envs.fingerprint import fingerprint
-from morl.io import atomic_write_bytes
+from morl.run_files import atomic_write_bytes
 from morl.versions import versions
 
 FORMAT = "morl.agent"

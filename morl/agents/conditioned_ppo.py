@@ -18,9 +18,7 @@ import numpy as np
 import torch
 
 from morl.agents.base import Agent, Iteration, torch_threads, update_threads
-from morl.agents.networks import TargetNetworkLayout, actor_arrays, numpy_layers, numpy_mlp
-from morl.agents.normalization import RunningMeanStd, normalize_observations
-from morl.agents.ppo import (
+from morl.agents.ppo.core import (
     Collector,
     CollectorSlot,
     PPOSettings,
@@ -31,8 +29,10 @@ from morl.agents.ppo import (
     restore_running_state,
     running_state,
 )
+from morl.agents.ppo.networks import TargetNetworkLayout, actor_arrays, numpy_layers, numpy_mlp
 from morl.agents.settings import AgentConfig, setting
 from morl.envs.problem import Problem
+from morl.normalization import RunningMeanStd, normalize_observations
 from morl.policy import PreferencePolicy
 from morl.preferences import PerturbedPreferenceSampler, validate_preference
 from morl.versions import versions

@@ -3,7 +3,7 @@
 N Stable-Baselines3 agents (PPO by default, SAC with ``algo="sac"``), one per preference of an
 even grid (N = Hyper-MORL's PSL grid size by default: 6 for m=2, 15 for m=3), each trained on the
 problem scalarised with its preference, one after another, the budget split evenly. Real SB3
-code, trained on morl's fast vector env through :class:`morl.envs.sb3_vec.ScalarizedVecEnv`, with
+code, trained on morl's fast vector env through :class:`morl.agents.sb3_vec.ScalarizedVecEnv`, with
 ``VecNormalize`` (observations and rewards) as usual for MuJoCo.
 
 Checkpoints hold each member's SB3 ``state_dict``\\ s (policy and optimisers), its step counters
@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from morl.agents.base import Agent, Iteration
-from morl.agents.ppo import plan_rollout
+from morl.agents.ppo.core import plan_rollout
 from morl.agents.settings import AgentConfig, setting
 from morl.envs.problem import Problem
 from morl.evaluation import FrontResult
@@ -129,7 +129,7 @@ class SB3MultiPolicy(Agent):
         from stable_baselines3.common.logger import Logger
         from stable_baselines3.common.vec_env import VecNormalize
 
-        from morl.envs.sb3_vec import ScalarizedVecEnv
+        from morl.agents.sb3_vec import ScalarizedVecEnv
 
         cfg = self.config
         env: Any = ScalarizedVecEnv(self.problem_id, self.weights[index], cfg.envs_per_policy,

@@ -17,8 +17,8 @@ import typing
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
+from morl.envs.catalog import get_problem
 from morl.envs.problem import Problem
-from morl.envs.registration import get_problem
 
 S = TypeVar("S", bound="Settings")
 C = TypeVar("C", bound="AgentConfig")

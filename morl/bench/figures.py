@@ -14,8 +14,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from morl.envs.registration import get_problem
-from morl.io import atomic_write_bytes
+from morl.envs.catalog import get_problem
+from morl.run_files import atomic_write_bytes
 
 
 def _save(figure: Figure, path: Path) -> None:

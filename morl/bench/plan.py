@@ -19,8 +19,8 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from morl.agents import get_agent
-from morl.envs.registration import get_problem
-from morl.io import atomic_write_text
+from morl.envs.catalog import get_problem
+from morl.run_files import atomic_write_text
 
 
 @dataclass(frozen=True)

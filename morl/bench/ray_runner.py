@@ -1,6 +1,6 @@
 """Running a bench on a Ray cluster: one Ray task per run, each with its CPU request.
 
-``morl bench ... --ray local`` starts a Ray instance on this machine, listening on loopback only
+``morl bench run ... --ray local`` starts a Ray instance on this machine, listening on loopback only
 (the same as the local runner, through Ray's scheduler); ``--ray auto`` joins the cluster this
 machine belongs to (``ray start`` was run); ``--ray ADDRESS`` connects to the head at ADDRESS.
 Ray is an optional extra (``pip install 'morl[ray]'``); nothing here is a distribution layer of
@@ -25,7 +25,7 @@ from typing import Any
 
 from morl.bench.plan import BenchRun, describe_run, resources, run_from_description, write_plan
 from morl.bench.runner import failed_record, finished, run_one, summary, write_record
-from morl.io import writable_directory
+from morl.run_files import writable_directory
 
 
 def _run_task(description: dict[str, Any], out: str, share: dict[str, int], command: str) -> dict[str, Any]:

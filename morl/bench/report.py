@@ -28,7 +28,7 @@ from morl.bench.html import to_html
 from morl.bench.latex import to_latex
 from morl.bench.runner import RECORD_FORMAT
 from morl.bench.summary import AgentSummary, AggregateRow, aggregate_rows, mean_std, summaries
-from morl.io import atomic_write_text
+from morl.run_files import atomic_write_text
 
 
 def load_records(out: str | os.PathLike[str]) -> list[dict[str, Any]]:
@@ -36,7 +36,7 @@ def load_records(out: str | os.PathLike[str]) -> list[dict[str, Any]]:
     folder = Path(out) / "records"
     paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
     if not paths:
-        raise FileNotFoundError(f"no bench records in {str(folder)!r}: run `morl bench ... --out {out}` first")
+        raise FileNotFoundError(f"no bench records in {str(folder)!r}: run `morl bench run ... --out {out}` first")
     records = []
     for path in paths:
         try:

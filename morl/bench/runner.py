@@ -23,9 +23,9 @@ from typing import Any
 from morl.agents import get_agent
 from morl.bench.definitions import check_resumable
 from morl.bench.plan import BenchRun, describe_run, resources, write_plan
+from morl.envs.catalog import get_problem
 from morl.envs.fingerprint import fingerprint
-from morl.envs.registration import get_problem
-from morl.io import atomic_write_text, writable_directory
+from morl.run_files import atomic_write_text, writable_directory
 from morl.versions import machine, versions
 
 RECORD_FORMAT = "morl.bench_record"

@@ -18,7 +18,7 @@ from typing import Any
 
 from morl.agents import get_agent
 from morl.bench.plan import read_plan
-from morl.io import DirectoryLock
+from morl.run_files import DirectoryLock
 
 STATES = ("finished", "failed", "running", "interrupted", "pending")
 

@@ -29,6 +29,7 @@ import hashlib
 import mujoco
 import numpy as np
 
+from morl.envs.catalog import get_problem
 from morl.envs.models import build_model
 from morl.envs.mujoco20 import MARGINS_SUMMED
 from morl.envs.problem import Problem
@@ -100,8 +101,6 @@ def fingerprint(problem: Problem | str) -> str:
     Computed once per process (one model compile).
     """
     if isinstance(problem, str):
-        from morl.envs.registration import get_problem
-
         problem = get_problem(problem)
     return _fingerprint(problem)
 

@@ -1,36 +1,20 @@
-"""The seven problems by id, and their registration with gymnasium under ``morl/``."""
+"""The seven problems' registration with gymnasium under ``morl/`` (the table of problems itself is
+:mod:`morl.envs.catalog`; its names are re-exported here for callers of the registration)."""
 
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import gymnasium
 
-from morl.envs import ant, half_cheetah, hopper, humanoid, swimmer, walker2d
-from morl.envs.problem import Problem
+from morl.envs.catalog import ENTRY_POINTS, PROBLEM_IDS, get_problem
+from morl.envs.hopper import PROBLEM_V3
+from morl.envs.vector import make_vec
+from morl.envs.wrappers import LinearScalarization
+from morl.preferences import PreferenceLike
 
-_ENTRY_POINTS: dict[str, tuple[Problem, str]] = {
-    "MO-Swimmer-v2": (swimmer.PROBLEM, "morl.envs.swimmer:MOSwimmerEnv"),
-    "MO-HalfCheetah-v2": (half_cheetah.PROBLEM, "morl.envs.half_cheetah:MOHalfCheetahEnv"),
-    "MO-Walker2d-v2": (walker2d.PROBLEM, "morl.envs.walker2d:MOWalker2dEnv"),
-    "MO-Ant-v2": (ant.PROBLEM, "morl.envs.ant:MOAntEnv"),
-    "MO-Hopper-v2": (hopper.PROBLEM_V2, "morl.envs.hopper:MOHopperEnv"),
-    "MO-Hopper-v3": (hopper.PROBLEM_V3, "morl.envs.hopper:MOHopper3Env"),
-    "MO-Humanoid-v2": (humanoid.PROBLEM, "morl.envs.humanoid:MOHumanoidEnv"),
-}
-
-PROBLEM_IDS: tuple[str, ...] = tuple(p.id for p, _ in _ENTRY_POINTS.values())
-
-
-def get_problem(problem_id: str) -> Problem:
-    """The :class:`Problem` for ``problem_id`` (``"morl/MO-Hopper-v2"`` or ``"MO-Hopper-v2"``)."""
-    if not isinstance(problem_id, str):
-        raise TypeError(f"problem_id must be a str, got {type(problem_id).__name__} ({problem_id!r})")
-    name = problem_id.removeprefix("morl/")
-    entry = _ENTRY_POINTS.get(name)
-    if entry is None:
-        raise ValueError(f"problem_id={problem_id!r} is unknown; expected one of: {', '.join(PROBLEM_IDS)}")
-    return entry[0]
+__all__ = ["PROBLEM_IDS", "get_problem", "make", "register_envs"]
 
 
 def register_envs() -> None:
@@ -39,9 +23,7 @@ def register_envs() -> None:
     The passive env checker is disabled: it warns on vector rewards, which are the point here
     (MO-Gymnasium does the same).
     """
-    from morl.envs.vector import make_vec
-
-    for problem, entry_point in _ENTRY_POINTS.values():
+    for problem, entry_point in ENTRY_POINTS.values():
         if problem.id in gymnasium.registry:
             continue
         gymnasium.register(
@@ -55,4 +37,17 @@ def register_envs() -> None:
     # not a newer version of it; gymnasium would warn on every make of v2 that it is "out of date".
     # Its spec is kept out of gymnasium's version lookup (which compares the versions of specs of
     # one name), so every id makes without a warning, under the papers' names.
-    gymnasium.registry[hopper.PROBLEM_V3.id].version = None
+    gymnasium.registry[PROBLEM_V3.id].version = None
+
+
+def make(problem_id: str, *, preference: PreferenceLike | None = None, **kwargs: Any) -> gymnasium.Env[Any, Any]:
+    """``gymnasium.make`` for a benchmark problem, with a clear error for an unknown id.
+
+    With ``preference`` the env is wrapped in :class:`LinearScalarization` (a float reward ω·r),
+    ready for single-objective libraries such as Stable-Baselines3.
+    """
+    problem = get_problem(problem_id)
+    env = gymnasium.make(problem.id, **kwargs)
+    if preference is not None:
+        env = LinearScalarization(env, preference)
+    return env

@@ -20,7 +20,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from morl.envs.base import check_actions, make_spaces
-from morl.envs.registration import get_problem
+from morl.envs.catalog import get_problem
 from morl.envs.simulator import Simulator
 from morl.envs.workers import SlicedPhysics
 

@@ -27,6 +27,7 @@ from typing import Any
 import mujoco
 import numpy as np
 
+from morl.envs.catalog import get_problem
 from morl.envs.models import build_model
 from morl.envs.problem import Problem
 from morl.envs.simulator import Simulator
@@ -222,8 +223,6 @@ def await_message(conn: mp.connection.Connection, seconds: float) -> None:
 
 def worker_main(argv: list[str]) -> None:
     """Entry point of a worker process (see :class:`SlicedPhysics`)."""
-    from morl.envs.registration import get_problem
-
     # Ctrl-C in a terminal reaches the whole process group: the parent handles it (saving what
     # it needs from these workers first), so a worker must not die of it. (It started with
     # SIGINT blocked, see spawn_worker: ignoring it discards one pending since.)

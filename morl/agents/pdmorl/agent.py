@@ -32,7 +32,6 @@ from typing import Any
 import numpy as np
 import torch
 
-import morl
 from morl.agents.base import Agent, Iteration, torch_threads, update_threads
 from morl.agents.checkpoint import to_arrays, to_tensors
 from morl.agents.pdmorl.interpolator import KeyInterpolator, key_preferences
@@ -40,7 +39,7 @@ from morl.agents.pdmorl.replay import ReplayBuffer, her_preferences
 from morl.agents.pdmorl.td3 import TD3, TD3Settings
 from morl.agents.settings import AgentConfig, setting
 from morl.envs.problem import Problem
-from morl.envs.vector import MOVectorEnv
+from morl.envs.vector import MOVectorEnv, make_vec
 from morl.evaluation import evaluate_front
 from morl.policy import PreferencePolicy
 from morl.preferences import simplex_grid, validate_preference
@@ -250,7 +249,7 @@ class PDMORL(Agent):
     def _open(self, rows: int, seed: int) -> MOVectorEnv:
         """The stage's envs: continued from the in-flight state if a run was interrupted."""
         if self._env is None:
-            self._env = morl.make_vec(self.problem_id, rows, seed=seed, workers=self.config.workers or None)
+            self._env = make_vec(self.problem_id, rows, seed=seed, workers=self.config.workers or None)
             if self._in_flight is not None:
                 self._env.set_state(self._in_flight["env"])
                 self._obs = self._in_flight["obs"].copy()

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from morl.agents.pdmorl.td3 import Batch
-from morl.io import atomic_write_bytes
+from morl.run_files import atomic_write_bytes
 
 FIELDS = ("obs", "action", "reward", "next_obs", "terminated", "pref")
 CHUNK_ROWS = 65_536

@@ -27,7 +27,6 @@ import numpy as np
 import torch
 
 from morl.agents.base import Iteration
-from morl.agents.normalization import RunningMeanStd
 from morl.agents.peers.base import (
     PeerAgent,
     PeerConfig,
@@ -40,6 +39,7 @@ from morl.agents.peers.base import (
 from morl.agents.pgmorl.agent import MIN_GENERATIONS
 from morl.agents.settings import setting
 from morl.evaluation import FrontResult
+from morl.normalization import RunningMeanStd
 from morl.policy import PreferencePolicy, layers_from_state, numbered_modules
 from morl.preferences import validate_preference
 from morl.versions import versions

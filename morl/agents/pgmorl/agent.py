@@ -33,8 +33,6 @@ import numpy as np
 import torch
 
 from morl.agents.base import Agent, Iteration, torch_threads, update_threads
-from morl.agents.networks import TargetNetworkLayout, actor_arrays
-from morl.agents.normalization import RunningMeanStd
 from morl.agents.pgmorl.prediction import OptimizationGraph
 from morl.agents.pgmorl.selection import (
     PerformanceBuffers,
@@ -43,7 +41,7 @@ from morl.agents.pgmorl.selection import (
     candidate_weights,
     select_tasks,
 )
-from morl.agents.ppo import (
+from morl.agents.ppo.core import (
     Collector,
     CollectorSlot,
     PPOSettings,
@@ -53,9 +51,11 @@ from morl.agents.ppo import (
     restore_running_state,
     running_state,
 )
+from morl.agents.ppo.networks import TargetNetworkLayout, actor_arrays
 from morl.agents.settings import AgentConfig, setting
 from morl.envs.problem import Problem
 from morl.evaluation import FrontResult, evaluate_front, front_result
+from morl.normalization import RunningMeanStd
 from morl.policy import PreferencePolicy
 from morl.preferences import simplex_grid, validate_preference
 from morl.versions import versions

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from morl.agents.ppo import PPOSettings
+from morl.agents.ppo.core import PPOSettings
 from morl.agents.settings import AgentConfig, setting
 from morl.envs.problem import Problem
 

@@ -19,8 +19,11 @@ import numpy as np
 import torch
 
 from morl.agents.checkpoint import to_arrays, to_tensors
-from morl.agents.networks import TargetNetworkLayout, mlp, numpy_layers
-from morl.agents.normalization import (
+from morl.agents.ppo.gradient import LOG_2PI, MiniBatch, ppo_loss_gradient
+from morl.agents.ppo.networks import TargetNetworkLayout, mlp, numpy_layers
+from morl.agents.settings import Settings, setting
+from morl.envs.rollout import RolloutEngine, RolloutRequest, actor_inputs
+from morl.normalization import (
     CLIP,
     ReturnNormalizer,
     RunningMeanStd,
@@ -28,9 +31,6 @@ from morl.agents.normalization import (
     update_stats,
     update_stats_from_rows,
 )
-from morl.agents.ppo_gradient import LOG_2PI, MiniBatch, ppo_loss_gradient
-from morl.agents.settings import Settings, setting
-from morl.envs.rollout import RolloutEngine, RolloutRequest, actor_inputs
 
 
 @dataclass(frozen=True)
@@ -148,6 +148,24 @@ class RowPreferences:
         return self.rng.dirichlet(np.ones(self.num_objectives), size=(steps, len(self.current)))
 
 
+@dataclass(frozen=True)
+class AuthorsCode:
+    """Deviations of the Hyper-MORL authors' code, all off by default, for runs that reproduce that
+    code rather than the method (``HyperMORLConfig.authors_deviations``):
+
+    - ``shared_noise``: one exploration noise sequence for all K policies, each scaled by its own
+      std (their collectors shared one torch seed);
+    - ``stats_from_inputs``: the observation statistics updated with the normalised, clipped
+      observations the actors saw instead of the raw ones;
+    - ``zero_terminal_returns``: an episode's last discounted return recorded as 0 in the
+      objective statistics.
+    """
+
+    shared_noise: bool = False
+    stats_from_inputs: bool = False
+    zero_terminal_returns: bool = False
+
+
 class Collector:
     """Runs K policies on K × E env rows (a :class:`morl.envs.rollout.RolloutEngine`: whole
     rollouts inside the worker processes); owns the shared normalisers.
@@ -167,26 +185,24 @@ class Collector:
                  workers: int | None = None, obs_stats: RunningMeanStd | None = None,
                  return_stats: RunningMeanStd | None = None,
                  row_preferences: RowPreferences | None = None,
-                 in_flight: dict[str, Any] | None = None, shared_noise: bool = False,
-                 stats_from_inputs: bool = False, zero_terminal_returns: bool = False) -> None:  # fmt: skip
+                 in_flight: dict[str, Any] | None = None,
+                 authors_code: AuthorsCode = AuthorsCode()) -> None:  # fmt: skip
         """``in_flight``: :meth:`get_state` of the collector a run had when it stopped; the envs
         continue from it instead of being reset (a reset would feed the observation normaliser
         observations the uninterrupted run never saw).
 
-        Three deviations of the Hyper-MORL authors' code, off by default, for runs that reproduce
-        that code rather than the method: ``shared_noise``, one exploration noise sequence for all
-        K policies (each scaled by its own std; their collectors shared one torch seed);
-        ``stats_from_inputs``, the observation statistics updated with the normalised, clipped
-        observations the actors saw instead of the raw ones; ``zero_terminal_returns``, an
-        episode's last discounted return recorded as 0 in the objective statistics."""
+        ``authors_code``: the deviations of the Hyper-MORL authors' code to put back (:class:`AuthorsCode`;
+        none by default)."""
         self.settings = settings
         self.K, self.E = num_policies, envs_per_policy
         if row_preferences is not None and self.K != 1:
             raise ValueError(f"row preferences serve one conditioned network; got num_policies={self.K}")
-        if stats_from_inputs and (row_preferences is not None or (obs_stats is not None and obs_stats.groups)):
+        if authors_code.stats_from_inputs and (
+            row_preferences is not None or (obs_stats is not None and obs_stats.groups)
+        ):
             raise ValueError("stats_from_inputs needs one shared observation normaliser and no row preferences")
         self.row_preferences = row_preferences
-        self.shared_noise, self.stats_from_inputs = shared_noise, stats_from_inputs
+        self.authors_code = authors_code
         self.env = RolloutEngine(problem_id, self.K * self.E, seed=seed, workers=workers,
                                  state=None if in_flight is None else in_flight["env"])  # fmt: skip
         try:
@@ -194,7 +210,7 @@ class Collector:
             self.m = self.env.reward_dim
             self.obs_stats = obs_stats if obs_stats is not None else RunningMeanStd.zeros((obs_dim,))
             self.returns = ReturnNormalizer(self.K * self.E, self.m, settings.gamma, stats=return_stats,
-                                            zero_at_episode_end=zero_terminal_returns)  # fmt: skip
+                                            zero_at_episode_end=authors_code.zero_terminal_returns)  # fmt: skip
             for name, stats in (("obs_stats", self.obs_stats), ("return_stats", self.returns.stats)):
                 if stats.groups not in (None, self.K):
                     raise ValueError(f"{name} has {stats.groups} groups; expected one per policy ({self.K}) or none")
@@ -235,7 +251,9 @@ class Collector:
         with torch.no_grad():
             actor, critic = layout.unpack(theta, "actor"), layout.unpack(theta, "critic")
             log_std = layout.view(theta, "log_std")
-            noise = torch.randn((T, 1 if self.shared_noise else K, E, layout.action_dim), generator=generator).numpy()
+            noise = torch.randn(
+                (T, 1 if self.authors_code.shared_noise else K, E, layout.action_dim), generator=generator
+            ).numpy()
             noise = noise * torch.exp(log_std).unsqueeze(1).numpy()  # (K, 1, A): the policies' std
         mean, std = row_statistics(self.obs_stats, N)
         request = RolloutRequest(
@@ -250,7 +268,7 @@ class Collector:
             rows.current = batch.last_preferences
         # The statistics take the rollout's observations (the first ones were taken before it);
         # with grouped statistics each policy's rows go to its own group.
-        if self.stats_from_inputs:
+        if self.authors_code.stats_from_inputs:
             update_stats(self.obs_stats, batch.inputs.reshape(T * N, in_dim).astype(np.float64))
         else:
             update_stats_from_rows(self.obs_stats, batch.obs_mean, batch.obs_m2, T)

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from morl.evaluation import FrontResult
-from morl.io import atomic_write_text
 from morl.plotting import front_figure
+from morl.run_files import atomic_write_text
 
 
 class MetricsWriter:

@@ -29,11 +29,10 @@ import numpy as np
 import torch
 
 from morl.agents.base import Agent, Iteration, torch_threads, update_threads
-from morl.agents.config import HyperMORLConfig
-from morl.agents.hypernet import HyperNetwork
-from morl.agents.networks import NumpyLayers, TargetNetworkLayout, actor_arrays, numpy_layers, numpy_mlp
-from morl.agents.normalization import RunningMeanStd, normalize_observations
-from morl.agents.ppo import (
+from morl.agents.hyper_morl.config import HyperMORLConfig
+from morl.agents.hyper_morl.hypernet import HyperNetwork
+from morl.agents.ppo.core import (
+    AuthorsCode,
     Collector,
     CollectorSlot,
     adam,
@@ -42,6 +41,8 @@ from morl.agents.ppo import (
     restore_running_state,
     running_state,
 )
+from morl.agents.ppo.networks import NumpyLayers, TargetNetworkLayout, actor_arrays, numpy_layers, numpy_mlp
+from morl.normalization import RunningMeanStd, normalize_observations
 from morl.policy import PreferencePolicy
 from morl.preferences import PerturbedPreferenceSampler, validate_preference
 from morl.versions import versions
@@ -151,8 +152,9 @@ class HyperMORL(Agent):
             return Collector(
                 self.problem_id, 1 if warmup else self.sampler.num_preferences, self.config.envs_per_preference,
                 self.config.ppo, seed=seed, workers=self.config.workers or None, obs_stats=self.obs_stats,
-                return_stats=self.ret_stats, in_flight=in_flight, shared_noise=authors and not warmup,
-                stats_from_inputs=authors and not warmup, zero_terminal_returns=authors,
+                return_stats=self.ret_stats, in_flight=in_flight,
+                authors_code=AuthorsCode(shared_noise=authors and not warmup, stats_from_inputs=authors and not warmup,
+                                         zero_terminal_returns=authors),
             )  # fmt: skip
 
         return self._slot.open(make)

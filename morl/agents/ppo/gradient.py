@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from morl.agents.networks import TargetNetworkLayout, sigmoid_tanh
+from morl.agents.ppo.networks import TargetNetworkLayout, sigmoid_tanh
 
 LOG_2PI = math.log(2.0 * math.pi)
 
