@@ -18,7 +18,7 @@ carried checkpoint is removed; the reproduction table (docs/benchmarks.md) is re
 (``reproduction_summary.py``); all of it is committed. What the result means, in words, is left to
 a person, who reads it first.
 
-Usage: python benchmarks/long_runs.py MO-Ant-v2:0 MO-Hopper-v3:0 [MO-Hopper-v2:0:authors-code ...]
+Usage: python benchmarks/long_runs.py MO-Ant-v2:0 MO-Swimmer-v2:0:pgmorl [MO-Hopper-v2:0:pd-morl:steps=1000000 ...]
            [--carry-every 1800] [--pin COMMIT] [--no-commit]
 Runs go one at a time, and nothing else should train beside them: a second reproduction started
 beside a Humanoid run on the 2-core machine ran its warm-up at ~220 env-steps/s (~9k alone) and cut
@@ -33,6 +33,7 @@ Start it detached (``setsid nohup ... &``) at the start of every session until i
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -54,24 +55,28 @@ TABLE_PAGE = "docs/benchmarks.md"  # the page holding the generated reproduction
 
 @dataclass(frozen=True)
 class Job:
-    """One reproduction: its problem and seed, and where its files live."""
+    """One long run: its problem, seed, agent and budget, and where its files live."""
 
     problem: str
     seed: int
     runs: Path  # where the run directories are (~/morl-runs)
-    steps: int | None = None  # a trial's budget (None: the paper's)
+    steps: int | None = None  # a reduced budget (None: the paper's)
     authors_code: bool = False  # Hyper-MORL with the authors' code's deviations (a comparison run)
+    agent: str = "hyper-morl"
 
     @property
     def extra(self) -> list[str]:
         """reproduce.py's arguments beyond problem and seed."""
+        agent = ["--agent", self.agent] if self.agent != "hyper-morl" else []
         steps = ["--steps", str(self.steps)] if self.steps else []
         variant = ["--authors-deviations"] if self.authors_code else []
-        return steps + variant + (["--out", str(self.run_dir)] if self.runs != DEFAULT_RUNS else [])
+        return agent + steps + variant + (["--out", str(self.run_dir)] if self.runs != DEFAULT_RUNS else [])
 
     @property
     def name(self) -> str:  # reproduce.py's name of the run and its record
-        return f"reproduce-{'authors-code-' if self.authors_code else ''}{self.problem}-seed{self.seed}"
+        agent = "" if self.agent == "hyper-morl" else f"{self.agent}-"
+        steps = f"-steps{self.steps}" if self.steps else ""
+        return f"reproduce-{agent}{'authors-code-' if self.authors_code else ''}{self.problem}-seed{self.seed}{steps}"
 
     @property
     def run_dir(self) -> Path:  # reproduce.py's default run directory
@@ -82,23 +87,42 @@ class Job:
         return INFLIGHT / self.name
 
     def finished(self) -> bool:
-        """A record of this run at the paper budget is committed and nothing is in flight."""
+        """A record of this run at its budget is committed and nothing is in flight."""
         record = RESULTS / f"{self.name}.json"
-        return record.is_file() and json.loads(record.read_text())["paper_budget"] and not self.carry_dir.exists()
+        if not record.is_file() or self.carry_dir.exists():
+            return False
+        data = json.loads(record.read_text())
+        return bool(data["paper_budget"]) if self.steps is None else data["total_steps"] == self.steps
 
 
-def parse_job(text: str) -> tuple[str, int, bool]:
-    """``PROBLEM:SEED``, or ``PROBLEM:SEED:authors-code`` for a run with the authors' code's deviations."""
-    problem, _, rest = text.partition(":")
-    seed, _, variant = rest.partition(":")
+def parse_job(text: str) -> Job:
+    """``PROBLEM:SEED[:AGENT][:steps=N][:authors-code]``: Hyper-MORL at the paper budget unless an
+    agent (``pgmorl``, ``pd-morl``, ...) or a reduced budget is named, e.g. ``MO-Ant-v2:0``,
+    ``MO-Swimmer-v2:0:pgmorl``, ``MO-Hopper-v2:0:pd-morl:steps=1000000``."""
+    problem, *rest = text.split(":")
+    usage = (f"job {text!r}: expected PROBLEM:SEED[:AGENT][:steps=N][:authors-code], e.g. MO-Ant-v2:0 or "
+             "MO-Hopper-v2:0:pd-morl:steps=1000000")  # fmt: skip
+    if not problem or not rest:
+        raise argparse.ArgumentTypeError(usage)
     try:
-        if variant not in ("", "authors-code"):
-            raise ValueError(variant)
-        return problem, int(seed or 0), variant == "authors-code"
+        seed = int(rest[0])
+        agent, steps, authors_code = "hyper-morl", None, False
+        for token in rest[1:]:
+            if token == "authors-code":
+                authors_code = True
+            elif token.startswith("steps="):
+                steps = int(token.removeprefix("steps="))
+                if steps <= 0:
+                    raise ValueError(token)
+            elif token and token.replace("-", "").isalnum():
+                agent = token
+            else:
+                raise ValueError(token)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"job {text!r}: expected PROBLEM:SEED or PROBLEM:SEED:authors-code, e.g. MO-Ant-v2:0"
-        ) from None
+        raise argparse.ArgumentTypeError(usage) from None
+    if authors_code and agent != "hyper-morl":
+        raise argparse.ArgumentTypeError(f"job {text!r}: authors-code is a hyper-morl variant, not one of {agent}")
+    return Job(problem, seed, DEFAULT_RUNS, steps, authors_code, agent)
 
 
 LOG: list[Path] = []  # the log file, set by main
@@ -224,11 +248,13 @@ def finish(job: Job, code: Path, enabled: bool) -> None:
     # this run whenever the gate below passes (the shipped model is the best of the others)
     seeds = sorted(
         int(p.stem.rsplit("seed", 1)[1]) for p in RESULTS.glob(f"reproduce-{job.problem}-seed*.json")
-        if not p.stem.endswith("-front")
+        if p.stem.rsplit("seed", 1)[1].isdigit()
     )  # fmt: skip
     model = REPO / "morl" / "data" / "pretrained" / f"{job.problem}.npz"
-    # a comparison run with the authors' code's deviations is recorded, not shipped
-    if not job.authors_code and _shipped_run_hv(model) < record["hypervolume"]:
+    # a comparison run (another agent, a reduced budget, the authors' code's deviations) is
+    # recorded, not shipped: the zoo holds Hyper-MORL sets at the paper budget
+    shippable = job.agent == "hyper-morl" and job.steps is None and not job.authors_code
+    if shippable and _shipped_run_hv(model) < record["hypervolume"]:
         done = subprocess.run([python, "benchmarks/export_pretrained.py", job.problem, "--seeds", *map(str, seeds),
                                "--runs", str(job.runs)], cwd=REPO, env=env, capture_output=True, text=True)  # fmt: skip
         (job.runs / f"export-{job.name}.log").write_text(done.stdout + done.stderr)
@@ -308,20 +334,20 @@ def run(job: Job, args: argparse.Namespace) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("jobs", nargs="+", type=parse_job,
-                        help="PROBLEM:SEED (or PROBLEM:SEED:authors-code), run in this order")  # fmt: skip
+                        help="PROBLEM:SEED[:AGENT][:steps=N][:authors-code], run in this order")  # fmt: skip
     parser.add_argument("--carry-every", type=float, default=1800.0, help="seconds between carries (4 MB or less)")
     parser.add_argument("--pin", help="commit a run that has none pinned trains on (default HEAD)")
     parser.add_argument("--no-commit", dest="commit", action="store_false", help="carry without committing")
     parser.add_argument("--runs", type=Path, default=DEFAULT_RUNS, help="run directories' parent")
-    parser.add_argument("--steps", type=int, help="a trial of the machinery at this budget (not a reproduction)")
+    parser.add_argument("--steps", type=int, help="every job at this budget unless it names its own (steps=N)")
     args = parser.parse_args()
     if args.carry_every <= 0:
         parser.error(f"--carry-every must be positive, got {args.carry_every}")
     args.runs.mkdir(parents=True, exist_ok=True)
     LOG.append(args.runs / "long_runs.log")
     signal.signal(signal.SIGUSR1, lambda number, frame: CARRY_NOW.append(number))
-    for problem, seed, authors_code in args.jobs:
-        job = Job(problem, seed, args.runs, args.steps, authors_code)
+    for parsed in args.jobs:
+        job = dataclasses.replace(parsed, runs=args.runs, steps=parsed.steps or args.steps)
         if job.finished():
             log(f"{job.name}: already finished")
             continue

@@ -69,6 +69,8 @@ def main() -> None:
     variant = "authors-code-" if args.authors_deviations else ""
     name = ("" if args.agent == "hyper-morl" else f"{args.agent}-") + f"{variant}{args.problem}-seed{args.seed}"
     out = Path(args.out or Path.home() / "morl-runs" / f"reproduce-{name}")
+    if args.steps and args.steps != morl.get_problem(args.problem).paper_budget:
+        name += f"-steps{args.steps}"  # a reduced budget: never a reproduction, never its name
     stop_at = args.stop_at
     if stop_at is not None:
         if stop_at <= 0:
