@@ -118,6 +118,8 @@ def main() -> None:
         "final_eval_wall_clock_s": eval_seconds,
         "authors_wall_clock_h": published.hours,
         "training_env_steps": agent.env_steps,
+        "parameters": agent.parameter_count(),  # what the result costs to keep (the papers' "training parameters")
+        "trajectory": agent.run.history,  # the periodic evaluations: env steps, wall-clock, metrics
         "evaluation_env_steps_during_training": agent.run.eval_env_steps,
         "protocol": result.protocol.describe(),
         "machine": machine(),

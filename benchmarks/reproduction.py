@@ -273,34 +273,34 @@ def render_block(records: list[Record]) -> str:
     return block
 
 
-def _markers(text: str) -> tuple[int, int]:
+def _markers(text: str, begin: str = BEGIN, end: str = END) -> tuple[int, int]:
     """Where the opening marker starts and the closing one starts; anything but one pair, in
     order, is an error."""
-    if text.count(BEGIN) != 1 or text.count(END) != 1:
-        raise ValueError(f"expected one {BEGIN!r} and one {END!r} in the text")
-    start, stop = text.index(BEGIN), text.index(END)
+    if text.count(begin) != 1 or text.count(end) != 1:
+        raise ValueError(f"expected one {begin!r} and one {end!r} in the text")
+    start, stop = text.index(begin), text.index(end)
     if stop < start:
         raise ValueError("the closing marker comes before the opening one")
     return start, stop
 
 
-def replace_block(text: str, block: str) -> str:
+def replace_block(text: str, block: str, begin: str = BEGIN, end: str = END) -> str:
     """``text`` with what lies between its markers replaced by ``block`` (each line indented like
     the opening marker); a text without exactly one pair of markers is an error."""
-    start, stop = _markers(text)
+    start, stop = _markers(text, begin, end)
     line_start = text.rfind("\n", 0, start) + 1
     indent = text[line_start:start]
     if indent.strip():
         raise ValueError("the opening marker must start its line (after indentation)")
     body = "".join(f"{indent}{line}\n" if line else "\n" for line in block.strip("\n").split("\n"))
     # blank lines around the block: Markdown ends the comment's HTML block there, the table stands alone
-    return text[: start + len(BEGIN)] + "\n\n" + body + "\n" + indent + text[stop:]
+    return text[: start + len(begin)] + "\n\n" + body + "\n" + indent + text[stop:]
 
 
-def read_block(text: str) -> str:
+def read_block(text: str, begin: str = BEGIN, end: str = END) -> str:
     """The block between the markers, indentation removed (what ``render_block`` produced)."""
-    start, stop = _markers(text)
-    inner = text[start + len(BEGIN) : stop]
+    start, stop = _markers(text, begin, end)
+    inner = text[start + len(begin) : stop]
     lines = inner.split("\n")[1:-1]  # the marker lines' own remainders
     indent = min((len(line) - len(line.lstrip(" ")) for line in lines if line.strip()), default=0)
     return "".join(line[indent:] + "\n" for line in lines).strip("\n") + "\n"

@@ -41,14 +41,18 @@ def problem_figures(problem: str, records: list[dict[str, Any]], out: str | os.P
         if not history:
             continue
         steps = [h["env_steps"] for h in history]
-        seconds = [h["wall_time"] for h in history]
+        seconds = [max(h["wall_time"], 1e-3) for h in history]  # > 0 on the log axis
         hv = [h["hypervolume"] for h in history]
         label = None if record["agent"] in labelled else record["agent"]  # one legend entry per agent
         labelled.add(record["agent"])
         by_steps.plot(steps, hv, color=colors[record["agent"]], alpha=0.8, label=label)
         by_time.plot(seconds, hv, color=colors[record["agent"]], alpha=0.8)
     by_steps.set_xlabel("training env steps")
-    by_time.set_xlabel("wall-clock (s)")
+    # Log time: runs of one bench differ in speed by orders of magnitude (an on-policy run is done
+    # before an off-policy one has warmed up), and a linear axis shrinks the fast ones to pixels.
+    if by_time.lines:
+        by_time.set_xscale("log")
+    by_time.set_xlabel("wall-clock (s, log scale)")
     for ax in (by_steps, by_time):
         ax.set_ylabel("hypervolume")
         ax.grid(alpha=0.3)

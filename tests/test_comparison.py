@@ -1,0 +1,67 @@
+"""The papers' comparison table: generated from the records, checked against the docs page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from comparison import BEGIN, END, figures, latex, load_runs, markdown
+from reproduction import read_block
+
+import morl
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _record(folder: Path, agent: str, problem: str, seed: int, hv: float, steps: int | None = None,
+            **extra: object) -> None:  # fmt: skip
+    prefix = "" if agent == "hyper-morl" else f"{agent}-"
+    suffix = f"-steps{steps}" if steps else ""
+    name = f"reproduce-{prefix}{problem}-seed{seed}{suffix}"
+    budget = morl.get_problem(problem).paper_budget
+    data = {"agent": agent, "problem": problem, "seed": seed, "total_steps": steps or budget,
+            "paper_budget": steps is None, "hypervolume": hv, "sparsity": 100.0 + seed, "num_non_dominated": 40 + seed,
+            "parameters": 12_345, "train_wall_clock_s": 3600.0 * (1 + seed), "training_env_steps": steps or budget,
+            "fingerprint": morl.fingerprint(problem),
+            "trajectory": [{"env_steps": 1000, "wall_time": 10.0, "hypervolume": hv / 2},
+                           {"env_steps": 2000, "wall_time": 100.0, "hypervolume": hv}], **extra}  # fmt: skip
+    (folder / f"{name}.json").write_text(json.dumps(data))
+    front = {"returns": [[1.0, 3.0], [2.0, 2.0], [0.5, 0.5]], "front_indices": [0, 1]}
+    (folder / f"{name}-front.json").write_text(json.dumps(front))
+
+
+def test_the_docs_table_is_the_one_the_committed_records_give() -> None:
+    """Regenerate with ``python benchmarks/comparison.py --page docs/benchmarks.md`` when this fails."""
+    runs = load_runs(REPO / "benchmarks" / "results")
+    page = (REPO / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    assert read_block(page, BEGIN, END) == markdown(runs)
+
+
+def test_methods_budgets_and_what_is_left_out(tmp_path: Path) -> None:
+    _record(tmp_path, "hyper-morl", "MO-Swimmer-v2", 0, 2.9e4)
+    _record(tmp_path, "hyper-morl", "MO-Swimmer-v2", 1, 3.1e4)
+    _record(tmp_path, "pgmorl", "MO-Swimmer-v2", 0, 2.5e4)
+    _record(tmp_path, "pd-morl", "MO-Swimmer-v2", 0, 1.0e4, steps=1_000_000)
+    _record(tmp_path, "hyper-morl", "MO-Swimmer-v2", 2, 9e9, fingerprint=None)  # another definition
+    _record(tmp_path, "hyper-morl", "MO-Swimmer-v2", 3, 9e9, authors_deviations=True)  # a variant
+    _record(tmp_path, "sb3", "MO-Swimmer-v2", 0, 9e9)  # not in the papers' comparison
+    runs = load_runs(tmp_path)
+    assert [(r.method, r.seed, r.paper_budget) for r in runs] == [
+        ("hyper-morl", 0, True), ("hyper-morl", 1, True), ("pgmorl", 0, True), ("pd-morl", 0, False)]  # fmt: skip
+    table = markdown(runs)
+    assert "| MO-Swimmer-v2 | 12 M (paper) | hyper-morl | 2 | 3.00e4 ± 1.41e3 | 2.88e4 ± 4.40e3 |" in table
+    assert "| MO-Swimmer-v2 | 12 M (paper) | pgmorl | 1 | 2.50e4 |  |" in table
+    assert "| MO-Swimmer-v2 | 1 M (reduced) | pd-morl | 1 | 1.00e4 |  |" in table
+    assert "| 12,345 | 1.5 ± 0.71 h |" in table and "9e9" not in table
+    tex = latex(runs)
+    assert tex.count("\\\\") == 4 and "hyper-morl & 2 & $(3.00 \\pm 0.14)\\times 10^{4}$" in tex  # header, 3 rows
+    assert "pgmorl & 1 & $2.5e4$" in tex
+    paths = figures(runs, tmp_path)
+    assert [p.name for p in paths] == ["MO-Swimmer-v2-comparison-fronts.png", "MO-Swimmer-v2-comparison-wallclock.png"]
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)
+    np.testing.assert_array_equal(runs[0].front, [[1.0, 3.0], [2.0, 2.0]])
+
+
+def test_no_runs_yet() -> None:
+    assert markdown([]).startswith("No run of the comparison on this version's problem definitions")
