@@ -53,7 +53,9 @@ def tiny(name: str, **overrides: Any) -> Agent:
     return cls(PROBLEM, cls.config_class.for_problem(PROBLEM, **{**TINY[name], **overrides}))
 
 
-@pytest.fixture(scope="module", params=list(TINY))
+# The MORL-Baselines peers train slowly even when tiny (mb-pgmorl ~19 s): their rows of every
+# test below are slow; tests/test_peers.py keeps their fast checks.
+@pytest.fixture(scope="module", params=[pytest.param(n, marks=pytest.mark.slow) if n in PEERS else n for n in TINY])
 def trained(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Agent, Path]:
     out = tmp_path_factory.mktemp(request.param)
     return tiny(request.param).learn(out_dir=out, progress=False), out
@@ -226,6 +228,7 @@ def test_every_agent_plans_100k_steps_on_every_problem(name: str) -> None:
         assert run.iterations >= 2 and 0.5 * 100_000 <= run.planned_steps <= 100_000, problem
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [name for name in TINY if name not in PEERS])
 def test_the_first_iteration_of_a_100k_run_trains(name: str) -> None:
     """The planned schedule runs: one iteration of a 100k-step run with the defaults, on the
@@ -251,6 +254,7 @@ def test_population_agent_policy_for_uses_the_evaluated_returns(trained: tuple[A
         np.testing.assert_allclose(agent.policy_for(w).preference, members[best][0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["conditioned-ppo", "sb3", "pgmorl"])
 def test_cli_trains_evaluates_and_samples_any_agent(name: str, tmp_path: Path, capsys: Any) -> None:
     out = tmp_path / name
@@ -304,6 +308,7 @@ def test_resume_after_kill(name: str, tmp_path: Path) -> None:
     assert final.finished and final.env_steps == final.run.planned_steps and final.run.total_steps == steps
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("algo", ["ppo", "sac"])
 def test_sb3_members_export_what_sb3_itself_predicts(algo: str) -> None:
     """The standalone policy of a member acts as SB3's own model.predict on the normalised
@@ -323,6 +328,7 @@ def test_sb3_members_export_what_sb3_itself_predicts(algo: str) -> None:
         model.get_env().close()
 
 
+@pytest.mark.slow
 def test_sb3_agent_leaves_no_logger_directories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """SB3's default logger makes an empty SB3-<timestamp> directory in the temp dir at every
     learn(); the agent calls learn() once per iteration, so a bench left thousands behind."""

@@ -96,6 +96,7 @@ def _learning_rates(out: Path) -> list[float]:
     return [r["train/learning_rate"] for r in rows if "train/learning_rate" in r]
 
 
+@pytest.mark.slow
 def test_last_psl_update_at_rate_zero_only_with_the_authors_deviations(tmp_path: Path) -> None:
     authors = tiny_agent(authors_deviations=True).learn(out_dir=tmp_path / "authors", progress=False)
     method = tiny_agent().learn(out_dir=tmp_path / "method", progress=False)

@@ -50,6 +50,7 @@ def overrides(agents: list[str]) -> dict[str, dict[str, Any]]:
     return parse_overrides([f"{a}.{item}" for a in agents for item in TINY[a]])
 
 
+@pytest.mark.slow
 def test_a_tiny_bench_end_to_end_with_its_report_and_skip_on_rerun(tmp_path: Path, capsys: Any) -> None:
     out = tmp_path / "bench"
     # hyper-morl's settings from a TOML file, conditioned-ppo's from --set, which wins over the file
@@ -89,6 +90,7 @@ def test_a_tiny_bench_end_to_end_with_its_report_and_skip_on_rerun(tmp_path: Pat
     assert "4 runs, 4 finished before, 0 to run" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_resumes_and_ends_as_an_uninterrupted_one(tmp_path: Path) -> None:
     runs = plan_runs(["conditioned-ppo"], [PROBLEM], [0], 6000, overrides(["conditioned-ppo"]))
     whole = bench(runs, tmp_path / "whole", report=lambda _: None)[0]
@@ -114,6 +116,7 @@ def test_a_run_whose_process_died_is_recorded_failed_with_its_provenance(tmp_pat
     assert json.loads(record_path(tmp_path, run).read_text()) == record
 
 
+@pytest.mark.slow
 def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path: Path) -> None:
     good = plan_runs(["hyper-morl"], [PROBLEM], [0], 4000, overrides(["hyper-morl"]))
     # a config that is valid but cannot be planned at this budget: fails when training starts
@@ -130,6 +133,7 @@ def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path: Path) -> None
     assert json.loads(record_path(tmp_path, good[0]).read_text())["status"] == "finished"
 
 
+@pytest.mark.slow
 def test_a_bench_on_a_local_ray_instance(tmp_path: Path, capsys: Any) -> None:
     """--ray local through the CLI: each run a Ray task with its CPU request, records written by
     the driver, a failing run recorded while the other finishes, a re-run skips the finished one,
@@ -176,6 +180,7 @@ def is_loopback(address: str) -> bool:
     return ip.is_loopback
 
 
+@pytest.mark.slow
 def test_a_local_ray_instance_listens_on_loopback_only() -> None:
     """Issue 29: ``--ray local`` starts Ray for this machine alone, so none of its processes (GCS,
     raylet, agents, workers, this driver's core worker) may listen beyond loopback: Ray's gRPC

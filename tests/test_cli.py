@@ -102,6 +102,7 @@ def test_evaluate_missing_file_is_a_one_line_error(tmp_path, capsys) -> None:
     assert err.count("\n") == 1 and "does not exist" in err
 
 
+@pytest.mark.slow
 def test_demo_main_job_on_a_small_budget(tmp_path, capsys) -> None:
     """The README's main job end to end (train, evaluate on the paper set, plot, sample)."""
     out = tmp_path / "demo"

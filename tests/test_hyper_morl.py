@@ -36,6 +36,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[HyperMORL, Path]:
     return agent, out
 
 
+@pytest.mark.slow
 def test_budget_and_phases(trained: tuple[HyperMORL, Path]) -> None:
     agent, _ = trained
     plan, run = agent.plan, agent.run
@@ -85,6 +86,7 @@ def test_evaluation_sees_the_trained_parameters() -> None:
     np.testing.assert_allclose(agent.predict_batch(obs, prefs), one_by_one, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_same_seed_same_front() -> None:
     a = tiny_agent(total_steps=2000).learn(progress=False)
     b = tiny_agent(total_steps=2000).learn(progress=False)
@@ -179,6 +181,7 @@ def test_load_errors(tmp_path: Path, trained: tuple[HyperMORL, Path]) -> None:
         HyperMORL.load(out, problem_id="MO-Swimmer-v2")
 
 
+@pytest.mark.slow
 def test_cli_bad_input_through_the_morl_command(trained: tuple[HyperMORL, Path]) -> None:
     """One case through ``python -m morl`` itself: the exit status and the single stderr line
     reach the shell (the other cases call the same ``main`` in-process, 3 s of imports each

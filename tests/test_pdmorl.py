@@ -273,6 +273,7 @@ def test_the_plan_splits_the_budget_between_keys_and_main_stage() -> None:
         PDMORL("MO-Swimmer-v2", _tiny(total_steps=10)).prepare()
 
 
+@pytest.mark.slow
 def test_key_stage_feeds_the_interpolator_then_the_main_stage_trains(tmp_path: Path) -> None:
     agent = PDMORL("MO-Swimmer-v2", _tiny())
     seen: list[tuple[str, bool]] = []

@@ -85,6 +85,7 @@ def test_pgmorl_members_carry_the_normaliser_they_trained_behind() -> None:
     release(agent)
 
 
+@pytest.mark.slow
 def test_unfinished_run_starts_over_and_a_loaded_one_refuses_to_continue(tmp_path: Path) -> None:
     stopped = stopped_after_one_iteration("mb-capql", tmp_path)
     release(stopped)
@@ -122,6 +123,7 @@ def test_missing_morl_baselines_says_how_to_install(monkeypatch: pytest.MonkeyPa
         agent.learn(progress=False)
 
 
+@pytest.mark.slow
 def test_bench_runs_a_peer_and_reports_it(tmp_path: Path, capsys: Any) -> None:
     out = tmp_path / "bench"
     settings = ["steps_per_iteration=500", "learning_starts=100", "hidden_size=16", "batch_size=32", "eval_splits=4"]

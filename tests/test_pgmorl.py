@@ -429,6 +429,7 @@ def test_negative_points_never_enter_the_archive(monkeypatch: pytest.MonkeyPatch
     assert sorted(agent.archive_returns().tolist()) == [[5.0, 5.0], [10.0, 1.0]]
 
 
+@pytest.mark.slow
 def test_archive_members_keep_their_own_normaliser() -> None:
     agent = PGMORL("MO-Hopper-v2", PGMORLConfig.for_problem("MO-Hopper-v2", **TINY)).learn(progress=False)
     members = agent.pareto_set()
@@ -443,6 +444,7 @@ def test_archive_members_keep_their_own_normaliser() -> None:
     assert len(agent.graph) == 3 * (1 + 1 + agent.plan.generations)  # roots, warm-up end, each generation
 
 
+@pytest.mark.slow
 def test_three_objectives_plan_and_train() -> None:
     cfg = PGMORLConfig.for_problem("MO-Hopper-v3", **{**TINY, "num_tasks": 4, "total_steps": 9000})
     assert cfg.sparsity_weight == 1e6 and PGMORLConfig.for_problem("MO-Hopper-v3").num_tasks == 15

@@ -73,6 +73,7 @@ def test_a_second_training_on_a_directory_in_use_is_refused(tmp_path: Path) -> N
     assert not (tmp_path / CHECKPOINT).exists()
 
 
+@pytest.mark.slow
 def test_a_refused_training_prints_only_the_refusal(tmp_path: Path) -> None:
     """Issue 29: a directory another process trains (a checkpoint in it, its lock held) is refused
     before anything else is said: no "resuming from ..." and no plan on stdout, one line on
@@ -131,6 +132,7 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- 2. resumed == never stopped
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(SMALL))
 def test_stopped_and_resumed_equals_uninterrupted_bit_for_bit(name: str, tmp_path: Path) -> None:
     """Stops after the first iteration, mid-run and at the warm-up's end (Hyper-MORL: PSL begins;
@@ -212,6 +214,7 @@ def test_after_a_resume_logs_hold_each_iteration_once(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- 5. the plan, up front
+@pytest.mark.slow
 def test_cli_states_the_plan_before_training(tmp_path: Path) -> None:
     options = [f"--{k.replace('_', '-')}={v}" for k, v in SMALL["conditioned-ppo"].items() if k != "total_steps"]
     status, out, err = cli("train", "conditioned-ppo", "--problem", PROBLEM, "--steps", "6000", "--out",
@@ -316,6 +319,7 @@ def default_sigint() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_and_exits_130_with_one_line(tmp_path: Path) -> None:
     """Ctrl-C (SIGINT to the process group: the training and its workers) once training is under
     way (its first checkpoint). The budget is far beyond what the test waits, so the run cannot

@@ -143,6 +143,7 @@ def test_a_policy_file_is_not_a_model(tmp_path: Path) -> None:
         PretrainedParetoSet.load(tmp_path / "policy.npz")
 
 
+@pytest.mark.slow
 def test_cli_samples_a_pretrained_model_with_nothing_trained(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "morl", "sample", "pretrained:MO-Swimmer-v2", "--preference",
                            "0.3,0.7"], capture_output=True, text=True, timeout=300)  # fmt: skip
