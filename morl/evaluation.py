@@ -333,7 +333,7 @@ def evaluate_front(
         raise ValueError(f"seed={seed!r} must be a non-negative integer")
     if not 0.0 < discount <= 1.0:
         raise ValueError(f"discount={discount} must be in (0, 1]")
-    benchmark = problem.removeprefix("morl/") in {p.removeprefix("morl/") for p in PROBLEM_IDS}
+    benchmark = _is_benchmark(problem)
     if benchmark:
         spec = get_problem(problem)
         problem_id, m = spec.id, spec.reward_dim
@@ -491,12 +491,16 @@ def front_result(
     )
 
 
+def _is_benchmark(problem_id: str) -> bool:
+    """Whether ``problem_id`` is one of the seven problems (``morl/`` prefix or not), not another
+    gymnasium id (a user's own env)."""
+    return problem_id.removeprefix("morl/") in {p.removeprefix("morl/") for p in PROBLEM_IDS}
+
+
 def _definition(problem_id: str) -> str | None:
-    """The fingerprint of a benchmark problem; None for another gymnasium id (a user's own env,
-    which morl cannot name a definition for)."""
-    if problem_id.removeprefix("morl/") in {p.removeprefix("morl/") for p in PROBLEM_IDS}:
-        return fingerprint(problem_id)
-    return None
+    """The fingerprint of a benchmark problem; None for another gymnasium id, which morl cannot
+    name a definition for."""
+    return fingerprint(problem_id) if _is_benchmark(problem_id) else None
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from morl.envs.catalog import get_problem
 from morl.envs.fingerprint import definition_mismatch
 from morl.normalization import RunningMeanStd, normalize_observations
 from morl.policy import PreferencePolicy
-from morl.preferences import evaluation_preferences, validate_preference
+from morl.preferences import validate_preference
 
 FORMAT = "morl.pretrained"
 FORMAT_VERSION = 1
@@ -66,6 +66,7 @@ class PretrainedParetoSet:
         self.segments = segments
         self.obs_mean, self.obs_var = obs_mean, obs_var
         self.provenance = provenance
+        self._last_weights: tuple[bytes, dict[str, np.ndarray]] | None = None  # see _actor_weights
         if W.shape[1] != b.shape[0] or b.shape[0] != sum(int(np.prod(s)) for _, s in segments):
             raise ValueError(f"W {W.shape}, b {b.shape} and the segments {segments} do not fit together")
 
@@ -103,13 +104,10 @@ class PretrainedParetoSet:
 
     def evaluate(self, preferences: np.ndarray | None = None, **kwargs: Any) -> Any:
         """The front on the paper protocol (:func:`morl.evaluation.evaluate_front`): the papers'
-        preference set unless ``preferences`` is given."""
-        from morl.evaluation import PDMORL_PROTOCOL, evaluate_front, pdmorl_preferences
+        preference set (PD-MORL's with ``protocol="pd-morl"``) unless ``preferences`` is given."""
+        from morl.evaluation import evaluate_front
 
-        if kwargs.get("protocol") == PDMORL_PROTOCOL and preferences is None:
-            preferences = pdmorl_preferences(self.m)  # PD-MORL's own grid, with its own protocol
-        prefs = evaluation_preferences(self.m) if preferences is None else preferences
-        return evaluate_front(self, self.problem_id, prefs, **kwargs)
+        return evaluate_front(self, self.problem_id, preferences, **kwargs)
 
     # ----------------------------------------------------------------------------- files
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -178,12 +176,21 @@ class PretrainedParetoSet:
             provenance,
         )
 
+    def _actor_weights(self, preferences: np.ndarray) -> dict[str, np.ndarray]:
+        """The actors' weights of ``preferences``, kept for the next call with the same rows: an
+        evaluation asks for every step of its episodes with the same preferences, and generating
+        the weights (fixed-order products over all P parameters) costs more than the actors."""
+        key = np.ascontiguousarray(preferences, dtype=np.float64).tobytes()
+        if self._last_weights is None or self._last_weights[0] != key:
+            self._last_weights = (key, self._split(self.parameters(preferences)))
+        return self._last_weights[1]
+
     def predict_batch(self, obs: np.ndarray, preferences: np.ndarray, deterministic: bool = True) -> np.ndarray:
         """Deterministic actions for one observation per row, each from its row's preference
         (for :func:`~morl.evaluation.evaluate_front`, one pass for all rows)."""
         if not deterministic:
             raise ValueError("deterministic=False: sample through policy_for(ω).predict(obs, deterministic=False)")
-        parts = self._split(self.parameters(preferences))
+        parts = self._actor_weights(preferences)
         stats = RunningMeanStd(self.obs_mean, self.obs_var)
         x = normalize_observations(obs, stats).astype(np.float64)  # (K, obs_dim)
         layers = sum(1 for name, _ in self.segments if name.startswith("actor") and name.endswith("weight"))

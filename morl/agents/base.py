@@ -40,7 +40,7 @@ from morl.agents.checkpoint import (
 from morl.agents.settings import AgentConfig
 from morl.envs.catalog import get_problem
 from morl.envs.registration import make as make_env
-from morl.evaluation import PDMORL_PROTOCOL, FrontResult, PolicySource, evaluate_front, pdmorl_preferences
+from morl.evaluation import PDMORL_PROTOCOL, FrontResult, PolicySource, evaluate_front
 from morl.policy import PreferencePolicy
 from morl.preferences import evaluation_preferences, simplex_grid
 from morl.run_files import DirectoryLock, atomic_write_text, remove_stale_temporaries, writable_directory
@@ -206,14 +206,12 @@ class Agent(ABC):
         ``kwargs`` go to ``evaluate_front`` (episodes, seed, discount, ...). With
         ``protocol="pd-morl"``: PD-MORL's own 1001 preferences and its seeds 0, 11, 22 unless given."""
         if kwargs.get("protocol") == PDMORL_PROTOCOL:
-            kwargs.setdefault("seed", 0)
-            if preferences is None:
-                preferences = pdmorl_preferences(self.m)
-        if preferences is None:
+            kwargs.setdefault("seed", 0)  # None preferences: evaluate_front takes PD-MORL's own grid
+        elif preferences is None:
             preferences = self.default_preferences()
         return self._evaluate_front(self, preferences, **kwargs)
 
-    def _evaluate_front(self, source: PolicySource, preferences: np.ndarray, **kwargs: Any) -> FrontResult:
+    def _evaluate_front(self, source: PolicySource, preferences: np.ndarray | None, **kwargs: Any) -> FrontResult:
         """:func:`evaluate_front` with this run's defaults (workers, seed, training env steps)."""
         kwargs.setdefault("workers", self.config.workers or None)
         kwargs.setdefault("seed", self.config.seed)

@@ -13,12 +13,7 @@ from collections import defaultdict
 from typing import Any
 
 from morl.envs.fingerprint import fingerprint
-
-BEFORE_FINGERPRINTS = "a definition from before fingerprints (morl < 0.4.0)"
-
-
-def _named(value: str | None) -> str:
-    return repr(value) if value else BEFORE_FINGERPRINTS
+from morl.envs.fingerprint import named_definition as _named
 
 
 def definitions(records: list[dict[str, Any]], where: str) -> dict[str, str | None]:

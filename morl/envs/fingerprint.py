@@ -111,6 +111,14 @@ def same_definition(recorded: str | None, problem: Problem | str) -> bool:
     return recorded is not None and recorded == fingerprint(problem)
 
 
+BEFORE_FINGERPRINTS = "a definition from before fingerprints (morl < 0.4.0)"
+
+
+def named_definition(recorded: str | None) -> str:
+    """A recorded fingerprint as a reader should see it; a missing one predates fingerprints."""
+    return repr(recorded) if recorded else BEFORE_FINGERPRINTS
+
+
 def definition_mismatch(recorded: str | None, problem: Problem | str, where: str) -> str | None:
     """None when ``recorded`` names today's definition of ``problem``, else a sentence naming both
     (``where``: the file or record, for the reader). No fingerprint means a result from before
@@ -118,5 +126,4 @@ def definition_mismatch(recorded: str | None, problem: Problem | str, where: str
     here = fingerprint(problem)
     if recorded == here:
         return None
-    named = repr(recorded) if recorded else "a definition from before fingerprints (morl < 0.4.0)"
-    return f"{where} was made on {named}; this morl defines {here.split('@')[0]} as {here!r}"
+    return f"{where} was made on {named_definition(recorded)}; this morl defines {here.split('@')[0]} as {here!r}"
