@@ -41,8 +41,11 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+
+from morl.envs.fingerprint import same_definition
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -92,6 +95,8 @@ class Job:
         if not record.is_file() or self.carry_dir.exists():
             return False
         data = json.loads(record.read_text())
+        if not same_definition(data.get("fingerprint"), self.problem):
+            return False  # a record of another definition (before morl 0.4.0) is history, not this run
         return bool(data["paper_budget"]) if self.steps is None else data["total_steps"] == self.steps
 
 
@@ -229,7 +234,7 @@ def interval(job: Job, carry_every: float) -> float:
     return carry_every * max(1.0, size_mb / CARRY_MB)
 
 
-def finish(job: Job, code: Path, enabled: bool) -> None:
+def finish(job: Job, code: Path, enabled: bool, sharing: Sharing) -> None:
     """Copy the record and front, draw the front, export the pretrained model, drop the carry."""
     python = sys.executable
     # this repository's code draws and exports (the venv's morl may be installed from elsewhere:
@@ -239,6 +244,8 @@ def finish(job: Job, code: Path, enabled: bool) -> None:
     for suffix in (".json", "-front.json"):
         shutil.copyfile(code / "benchmarks" / "results" / f"{job.name}{suffix}", RESULTS / f"{job.name}{suffix}")
         paths.append(RESULTS / f"{job.name}{suffix}")
+    record = json.loads(paths[0].read_text())
+    paths[0].write_text(json.dumps({**record, **sharing.record()}, indent=1) + "\n")
     png = RESULTS / f"{job.name}-front.png"
     subprocess.run([python, "-m", "morl", "evaluate", str(paths[1]), "--plot", str(png)], check=True,
                    cwd=REPO, env=env, capture_output=True)  # fmt: skip
@@ -301,7 +308,80 @@ def _shipped_run_hv(model: Path) -> float:
         return float("-inf")
     from morl.zoo import PretrainedParetoSet
 
-    return float(PretrainedParetoSet.load(model).provenance["hypervolume_of_the_run"])
+    with warnings.catch_warnings():  # a model of another definition warns on load: it is replaced
+        warnings.simplefilter("ignore")
+        shipped = PretrainedParetoSet.load(model)
+    if shipped.definition_mismatch() is not None:
+        return float("-inf")  # trained on another definition: any run of today's replaces it
+    return float(shipped.provenance["hypervolume_of_the_run"])
+
+
+SHARED = 0.05  # others' CPU, in cores, above which a run's wall-clock is an upper bound
+
+
+def _busy_cpu_s() -> float:
+    """CPU seconds this machine has spent busy since boot, all processes (``/proc/stat``)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, _steal = fields
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu_s(root: int, seen: dict[int, float]) -> float:
+    """CPU seconds of ``root`` and its descendants, each process's last reading kept in ``seen``
+    (a worker that exits keeps its last one: at most one poll interval of it is missed)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        after = stat[stat.rfind(")") + 2 :].split()  # the command name may hold spaces
+        parents[int(entry.name)] = int(after[1])
+        times[int(entry.name)] = (int(after[11]) + int(after[12])) / os.sysconf("SC_CLK_TCK")
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier += children
+    for pid in tree & times.keys():
+        seen[pid] = times[pid]
+    return sum(seen.values())
+
+
+@dataclass
+class Sharing:
+    """How much of the machine others used while a run trained: its wall-clock is the run's own
+    cost only when nothing else ran (tests, development, a paused run's idle time are not)."""
+
+    wall_s: float = 0.0
+    others_cpu_s: float = 0.0
+
+    @classmethod
+    def carried(cls, job: Job) -> Sharing:
+        header = json.loads((job.carry_dir / "run.json").read_text())
+        return cls(**header.get("machine_sharing", {}))
+
+    def save(self, job: Job) -> None:
+        path = job.carry_dir / "run.json"
+        header = {**json.loads(path.read_text()), "machine_sharing": dataclasses.asdict(self)}
+        path.write_text(json.dumps(header, indent=1) + "\n")
+
+    def add(self, wall_s: float, busy_s: float, run_s: float) -> None:
+        self.wall_s += wall_s
+        self.others_cpu_s += max(0.0, busy_s - run_s)
+
+    def record(self) -> dict[str, object]:
+        """The keys a finished run's record gets (read by the tables: an upper bound is shown in
+        parentheses)."""
+        cores = self.others_cpu_s / self.wall_s if self.wall_s else 0.0
+        return {"machine_sharing": {**dataclasses.asdict(self), "others_cores_mean": round(cores, 3)},
+                "wall_clock_upper_bound": cores > SHARED,
+                "wall_clock_note": f"measured by long_runs.py: other processes used {cores:.2f} cores on average "
+                                   "while this run trained (its wall-clock includes any SIGSTOP pauses)"}  # fmt: skip
 
 
 def run(job: Job, args: argparse.Namespace) -> bool:
@@ -315,9 +395,21 @@ def run(job: Job, args: argparse.Namespace) -> bool:
     log(f"{job.name}: training on {commit_id[:12]}")
     with open(job.runs / f"{job.name}.log", "ab") as out:
         process = subprocess.Popen(command, cwd=code, env=env, stdout=out, stderr=subprocess.STDOUT)
-        last = time.monotonic()
+        sharing, seen = Sharing.carried(job), dict[int, float]()
+        last = mark = time.monotonic()
+        busy, own = _busy_cpu_s(), 0.0
+
+        def measure() -> None:  # the interval since the last reading, added to the carried totals
+            nonlocal mark, busy, own
+            now, busy_now, own_now = time.monotonic(), _busy_cpu_s(), _tree_cpu_s(process.pid, seen)
+            own_now += time.process_time()  # this script's own polling is not someone else's
+            sharing.add(now - mark, busy_now - busy, own_now - own)
+            mark, busy, own = now, busy_now, own_now
+            sharing.save(job)
+
         while process.poll() is None:
             time.sleep(10)
+            measure()
             if time.monotonic() - last >= interval(job, args.carry_every) or CARRY_NOW:
                 CARRY_NOW.clear()
                 carry(job, args.commit)
@@ -326,7 +418,7 @@ def run(job: Job, args: argparse.Namespace) -> bool:
         log(f"{job.name}: reproduce.py exited {process.returncode} (see {job.name}.log)")
         carry(job, args.commit)
         return False
-    finish(job, code, args.commit)
+    finish(job, code, args.commit, sharing)
     log(f"{job.name}: finished")
     return True
 

@@ -125,8 +125,8 @@ def main() -> None:
         "machine": machine(),
     }
     ours = results / f"reproduce-{args.problem}-seed{args.seed}.json"
-    if (args.agent != "hyper-morl" or args.authors_deviations) and ours.is_file():
-        hyper = json.loads(ours.read_text())
+    hyper = json.loads(ours.read_text()) if ours.is_file() else {}
+    if (args.agent != "hyper-morl" or args.authors_deviations) and hyper.get("fingerprint") == summary["fingerprint"]:
         keys = ("hypervolume", "sparsity", "expected_utility", "num_non_dominated", "train_wall_clock_s", "git_commit")
         summary["hyper_morl_same_seed"] = {k: hyper.get(k) for k in keys}
     print(json.dumps(summary, indent=1))

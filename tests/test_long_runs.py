@@ -25,3 +25,50 @@ def test_job_specs(spec: str, name: str, extra: list[str]) -> None:
 def test_bad_job_specs(spec: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError, match=f"job {spec!r}"):
         parse_job(spec)
+
+
+def test_a_record_of_another_definition_does_not_finish_a_job(tmp_path, monkeypatch) -> None:
+    """A record from before morl 0.4.0 (no fingerprint) keeps its name but is history: the job
+    trains again on today's definition, and a record of today's finishes it."""
+    import json
+
+    import long_runs
+
+    import morl
+
+    monkeypatch.setattr(long_runs, "RESULTS", tmp_path)
+    monkeypatch.setattr(long_runs, "INFLIGHT", tmp_path / "inflight")
+    job = parse_job("MO-Swimmer-v2:0")
+    record = tmp_path / f"{job.name}.json"
+    record.write_text(json.dumps({"paper_budget": True, "total_steps": 12_000_000}))
+    assert not job.finished()
+    record.write_text(json.dumps({"paper_budget": True, "total_steps": 12_000_000,
+                                  "fingerprint": morl.fingerprint("MO-Swimmer-v2")}))  # fmt: skip
+    assert job.finished()
+    (tmp_path / "inflight" / job.name).mkdir(parents=True)  # still carried: in flight
+    assert not job.finished()
+
+
+def test_sharing_counts_the_run_tree_and_leaves_the_rest_to_others() -> None:
+    """The run's CPU is its process and every descendant (PPO workers); the record calls the
+    wall-clock an upper bound only when others used more than the threshold."""
+    import subprocess
+    import sys
+    import time
+
+    import long_runs
+
+    child = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.5: pass\ntime.sleep(3)"
+    parent = f"import subprocess, sys\nsubprocess.run([sys.executable, '-c', {child!r}])"
+    run = subprocess.Popen([sys.executable, "-c", parent])
+    try:
+        time.sleep(2.0)  # the grandchild has burnt its 0.5 s and sleeps
+        assert long_runs._tree_cpu_s(run.pid, {}) >= 0.45
+        assert long_runs._busy_cpu_s() > 0.45
+    finally:
+        run.kill()
+        run.wait()
+    sharing = long_runs.Sharing()
+    sharing.add(10.0, busy_s=3.0, run_s=1.0)
+    assert sharing.others_cpu_s == 2.0 and sharing.record()["wall_clock_upper_bound"] is True
+    assert long_runs.Sharing(wall_s=100.0, others_cpu_s=1.0).record()["wall_clock_upper_bound"] is False
