@@ -364,6 +364,24 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_explore(args: argparse.Namespace) -> int:
+    """Write the explorer page of a trained set, or serve it."""
+    from morl.explore import serve, write_explorer
+
+    if args.serve == bool(args.out):
+        raise ValueError("give --out FILE.html (a page that opens offline) or --serve (any preference on demand)")
+    if args.port > 65535:
+        raise ValueError(f"--port {args.port}: expected 0 (a free port) to 65535")
+    preference = _parse_preference(args.preference) if args.preference else None
+    if args.serve:
+        serve(args.source, port=args.port, grid=args.grid, seed=args.seed, preference=preference,
+              ready=lambda url: print(f"serving {url} (127.0.0.1 only; Ctrl-C stops)", flush=True))  # fmt: skip
+        return 0
+    path = write_explorer(args.source, args.out, grid=args.grid, seed=args.seed, preference=preference)
+    print(f"explorer written to {path} ({path.stat().st_size / 2**20:.1f} MB); open it in a browser")
+    return 0
+
+
 def _episode(env: Any, policy: Any, *, seed: int, frames: list[Any] | None = None) -> np.ndarray:
     """One episode of ``policy`` (deterministic actions) from ``env.reset(seed=seed)``: its
     undiscounted return vector; with ``frames``, each step's rendering is appended to it."""
@@ -500,6 +518,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.add_argument("--save-policy", type=_path, help="save the standalone policy (.npz) to this file")
     sample.set_defaults(func=_cmd_sample)
+    explore = sub.add_parser("explore", help="a page to pick a trade-off by looking: the front, a preference "
+                             "control and the robot's motion for it (offline HTML, or served)")  # fmt: skip
+    explore.add_argument("source", help="a run directory, an agent's checkpoint file, or pretrained:PROBLEM")
+    explore.add_argument("--out", type=_path, help="write the page to this HTML file (opens offline)")
+    explore.add_argument("--serve", action="store_true", help="serve the page on 127.0.0.1, any preference on demand")
+    explore.add_argument("--port", type=_integer(0, "a port number (0: a free one)"), default=8000,
+                         help="with --serve (0: a free port)")  # fmt: skip
+    explore.add_argument("--grid", type=_integer(2, "an integer >= 2"),
+                         help="preferences recorded per objective (default 21 for two objectives: steps of 0.05; "
+                         "11 for three: the 0.1-step simplex)")  # fmt: skip
+    explore.add_argument("--preference", help="the preference shown first, e.g. 0.3,0.7 (recorded if off the grid)")
+    explore.add_argument("--seed", type=_seed, default=0, help="the episodes' reset seed")
+    explore.set_defaults(func=_cmd_explore)
     agents = sub.add_parser("agents", help="list the agents, one line each")
     agents.set_defaults(func=_cmd_agents)
     _add_train_parser(sub)
