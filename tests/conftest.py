@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# MuJoCo's offscreen rendering (the explorer's silhouette test, GIFs): EGL works headless, the
+# default (GLFW) needs a display. Set before mujoco is first imported.
+os.environ.setdefault("MUJOCO_GL", "egl")
+
 import numpy as np
 import pytest
 

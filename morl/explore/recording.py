@@ -166,7 +166,7 @@ def record(source: PolicySource, *, grid: int, seed: int, extra: np.ndarray | No
     returns = np.array([e.returns for e in episodes])
     view = VIEWS[problem.robot]
     return {
-        "problem": problem.id,
+        "problem": problem.name,
         "objectives": list(problem.objective_names),
         "frame_dt": frame_dt,
         "seed": seed,

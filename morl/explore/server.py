@@ -55,7 +55,8 @@ class ExplorerServer(HTTPServer):
 
     def server_close(self) -> None:
         super().server_close()
-        self.env.close()
+        if hasattr(self, "env"):  # a bind that failed closes the socket before there is one
+            self.env.close()
 
 
 class _Handler(BaseHTTPRequestHandler):
