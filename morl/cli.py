@@ -164,7 +164,7 @@ def _cmd_bench_report(args: argparse.Namespace) -> int:
     """``morl bench report DIR``: the bench's tables and figures, written beside its records."""
     from morl.bench.report import report
 
-    print(report(args.dir))
+    print(report(args.dir, explorers=args.explorers))
     print(f"report written to {os.path.join(args.dir, 'report.md')}, with report.html and report.tex beside it")
     return 0
 
@@ -244,13 +244,20 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     preference = _parse_preference(args.preference) if args.preference else [1.0 / agent.m] * agent.m
     policy = agent.policy_for(preference)
     policy.save(out / "policy.npz")
+    from morl.explore import default_grid, page_data, render_page
+    from morl.run_files import atomic_write_text
+
+    page = page_data(agent, f"the demo's {agent.name} run", grid=default_grid(agent.m), seed=args.seed,
+                     preference=policy.preference)  # fmt: skip
+    atomic_write_text(out / "explorer.html", render_page(page))
     env = make_env(problem.id)
     total = _episode(env, policy, seed=args.seed)
     env.close()
     names = problem.objective_names
     print(f"sampled preference {np.round(policy.preference, 3).tolist()}: return [" +
           ", ".join(f"{n}={v:.1f}" for n, v in zip(names, total, strict=True)) + "]")  # fmt: skip
-    print(f"outputs in {out}: checkpoint.pt, front.json, front.png, policy.npz, TensorBoard logs")
+    print(f"outputs in {out}: checkpoint.pt, front.json, front.png, policy.npz, explorer.html (open it in a "
+          "browser: pick a trade-off by looking), TensorBoard logs")  # fmt: skip
     return 0
 
 
@@ -490,6 +497,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_cmd_bench_run)
     report = actions.add_parser("report", help="write DIR/report.md (with report.html and report.tex) and print it")
     report.add_argument("dir", type=_path, help="the bench directory")
+    report.add_argument("--no-explorers", dest="explorers", action="store_false",
+                        help="no explorer pages (DIR/explorers/, each agent's best seed per problem)")  # fmt: skip
     report.set_defaults(func=_cmd_bench_report)
     status = actions.add_parser("status", help="each run's state: finished, running, interrupted, pending, failed")
     status.add_argument("dir", type=_path, help="the bench directory")

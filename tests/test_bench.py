@@ -85,6 +85,9 @@ def test_a_tiny_bench_end_to_end_with_its_report_and_skip_on_rerun(tmp_path: Pat
     assert page.count("data:image/png;base64,") == 3 and "<table>" in page and "<td>hyper-morl</td>" in page
     assert 'src="http' not in page and '.png"' not in page
     assert "hyper-morl & 2 &" in (out / "report.tex").read_text()  # and the tables as LaTeX
+    for agent in ("hyper-morl", "conditioned-ppo"):  # each agent's best seed, to pick a trade-off by looking
+        explorer = out / "explorers" / f"MO-Hopper-v2-{agent}.html"
+        assert explorer.stat().st_size > 10_000 and f"](explorers/{explorer.name})" in text
     assert [s.state for s in bench_status(out)] == ["finished"] * 4  # plan.json lists the four
     assert main(args) == 0  # the same bench again: nothing left to run
     assert "4 runs, 4 finished before, 0 to run" in capsys.readouterr().out

@@ -110,7 +110,7 @@ def test_demo_main_job_on_a_small_budget(tmp_path, capsys) -> None:
     text = capsys.readouterr().out
     assert "preferences: 200" in text and "hypervolume" in text
     assert "sampled preference [0.5, 0.5]: return [forward_speed=" in text
-    for name in ("checkpoint.pt", "front.json", "front.png", "preference_curves.png", "policy.npz"):
+    for name in ("checkpoint.pt", "front.json", "front.png", "preference_curves.png", "policy.npz", "explorer.html"):
         assert (out / name).is_file(), name
     # running it again resumes the finished run instead of training anew
     assert main(["demo", "--steps", "12000", "--out", str(out), "--quiet", "--problem", "MO-Swimmer-v2"]) == 0

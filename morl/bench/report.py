@@ -23,6 +23,7 @@ import numpy as np
 
 from morl.bench.aggregate import normalized_scores, performance_profile
 from morl.bench.definitions import definitions, describe
+from morl.bench.explorers import explorer_links
 from morl.bench.figures import problem_figures, profile_figure
 from morl.bench.html import to_html
 from morl.bench.latex import to_latex
@@ -79,9 +80,10 @@ def _markdown_row(row: AgentSummary) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def report(out: str | os.PathLike[str]) -> str:
+def report(out: str | os.PathLike[str], *, explorers: bool = True) -> str:
     """The Markdown report of the bench in ``out`` (also written to ``out/report.md``, as HTML to
-    ``report.html`` and its tables as LaTeX to ``report.tex``)."""
+    ``report.html`` and its tables as LaTeX to ``report.tex``); with ``explorers``, the explorer
+    page of each agent's best seed per problem, linked (:mod:`.explorers`)."""
     records = load_records(out)
     found = definitions(records, repr(str(out)))  # refuses a bench that mixes definitions
     finished = [r for r in records if r["status"] == "finished"]
@@ -109,6 +111,8 @@ def report(out: str | os.PathLike[str]) -> str:
         lines.append("")
         for path in problem_figures(problem, [r for r in finished if r["problem"] == problem], out):
             lines += [f"![{path.stem}]({path.name})", ""]
+        if explorers:
+            lines += explorer_links(problem, finished, out)
     aggregate: list[AggregateRow] = []
     if len(by_problem) >= 2:
         scores = normalized_scores(finished)
