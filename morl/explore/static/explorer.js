@@ -215,9 +215,11 @@
     for (let t = Math.ceil(low / step) * step; t <= high + 1e-9 * span; t += step) ticks.push(+t.toPrecision(12));
     return ticks;
   }
-  function format(v) {
-    const a = Math.abs(v);
-    return a >= 1e5 || (a > 0 && a < 1e-2) ? v.toExponential(2) : a >= 100 ? v.toFixed(0) : v.toFixed(2);
+  // A tick label with as many decimals as the ticks' spacing needs (0.2, 0.4; 500, 1000; 1.5e5).
+  function format(v, ticks) {
+    const step = ticks.length > 1 ? Math.abs(ticks[1] - ticks[0]) : Math.abs(v) || 1;
+    if (Math.abs(v) >= 1e5) return v.toExponential(Math.max(0, Math.floor(Math.log10(Math.abs(v))) - Math.floor(Math.log10(step))));
+    return v.toFixed(Math.max(0, -Math.floor(Math.log10(step) + 1e-9)));
   }
 
   // A scatter/line chart on a canvas: x and y ranges padded, ticks, axis names.
@@ -249,16 +251,18 @@
     c.font = "11px system-ui, sans-serif";
     c.lineWidth = 1;
     c.textAlign = "center";
-    for (const t of niceTicks(this.x[0], this.x[1], 5)) {
+    const xTicks = niceTicks(this.x[0], this.x[1], Math.max(2, Math.floor((b.right - b.left) / 64)));
+    for (const t of xTicks) {
       const p = this.px(t, this.y[0]);
       c.beginPath(); c.moveTo(p[0], b.top); c.lineTo(p[0], b.bottom); c.stroke();
-      c.fillText(format(t), p[0], b.bottom + 14);
+      c.fillText(format(t, xTicks), p[0], b.bottom + 14);
     }
     c.textAlign = "right";
-    for (const t of niceTicks(this.y[0], this.y[1], 5)) {
+    const yTicks = niceTicks(this.y[0], this.y[1], Math.max(2, Math.floor((b.bottom - b.top) / 40)));
+    for (const t of yTicks) {
       const p = this.px(this.x[0], t);
       c.beginPath(); c.moveTo(b.left, p[1]); c.lineTo(b.right, p[1]); c.stroke();
-      c.fillText(format(t), b.left - 4, p[1] + 4);
+      c.fillText(format(t, yTicks), b.left - 4, p[1] + 4);
     }
     c.textAlign = "center";
     c.fillStyle = "#1d2329";
@@ -466,12 +470,10 @@
   // The front in objective space: one panel for two objectives, the three pairs for three.
   Explorer.prototype.buildFronts = function () {
     const pairs = this.m === 2 ? [[0, 1]] : [[0, 1], [0, 2], [1, 2]];
-    if (this.m > 2) { // three panels: a row of their own, above the curves
-      const row = this.$("fronts"), panel = this.$("curves-panel"), title = this.doc.createElement("h2");
-      title.textContent = "Front (pairs of objectives)";
-      panel.parentNode.insertBefore(title, panel);
-      panel.parentNode.insertBefore(row, panel);
-      title.style.gridColumn = row.style.gridColumn = "1 / span 2";
+    if (this.m > 2) { // three panels: a row of their own, below
+      const panel = this.$("pairs-panel");
+      panel.appendChild(this.$("fronts"));
+      panel.hidden = false;
       this.$("front-title").remove();
     }
     const size = this.m === 2 ? [420, 340] : [300, 260], names = this.data.objectives;
@@ -539,7 +541,7 @@
   Explorer.prototype.buildCurves = function () {
     const names = this.data.objectives;
     this.curves = names.map((name, i) => {
-      const chart = new Chart(this.$("curves"), this.m === 2 ? 420 : 300, 220, "weight of " + name, name);
+      const chart = new Chart(this.$("curves"), this.m === 2 ? 314 : 206, 200, "weight of " + name, name);
       chart.canvas.classList.add("curve");
       chart.ranges([0, 1], this.episodes.map((e) => e.returns[i]), [-0.03, 1.03]);
       this.hover(chart, (e) => [e.preference[i], e.returns[i]]);
