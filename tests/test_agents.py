@@ -268,6 +268,9 @@ def test_cli_trains_evaluates_and_samples_any_agent(name: str, tmp_path: Path, c
     assert "hypervolume" in capsys.readouterr().out
     assert main(["sample", str(out), "--preference", "0.3,0.7"]) == 0
     assert "episode 0: return [forward_speed=" in capsys.readouterr().out
+    page = tmp_path / "explorer.html"  # any agent's checkpoint file makes an explorer page
+    assert main(["explore", str(out / "checkpoint.pt"), "--out", str(page), "--grid", "3"]) == 0
+    assert f"{name} run checkpoint.pt" in page.read_text() and "explorer written to" in capsys.readouterr().out
     assert main(args) == 0  # the same command again resumes the finished run
     assert "resuming from" in capsys.readouterr().out
 
