@@ -282,8 +282,9 @@ def finish(job: Job, code: Path, enabled: bool, sharing: Sharing) -> None:
 
 
 def _regenerate_table(python: str, env: dict[str, str], enabled: bool) -> list[Path]:
-    """The reproduction table (:data:`TABLE_PAGE`), its figure and summary, regenerated from the
-    records (a test fails while they disagree). The page is committed only when it has no edits of a
+    """The reproduction table (:data:`TABLE_PAGE`), its figure and summary, and the papers'
+    comparison (its table on the same page, ``results/comparison/``), regenerated from the records
+    (a test fails while either disagrees with them). The page is committed only when it has no edits of a
     person's in the work tree (``commit`` takes whole files): otherwise the table is rewritten there
     and left for that person to commit with their edits, and the log says so."""
     readme = REPO / TABLE_PAGE
@@ -296,10 +297,17 @@ def _regenerate_table(python: str, env: dict[str, str], enabled: bool) -> list[P
     if done.returncode:
         log(f"reproduction table not regenerated: {done.stderr.strip().splitlines()[-1:]}")
         return []
+    # the papers' comparison (all methods, every budget) from the same records, on the same page
+    compared = RESULTS / "comparison"
+    command = [python, "benchmarks/comparison.py", "--page", str(readme), "--out", str(compared)]
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    if done.returncode:
+        log(f"comparison table not regenerated: {done.stderr.strip().splitlines()[-1:]}")
+        return []
     if edited:
-        log(f"{TABLE_PAGE} has uncommitted edits: its reproduction table was rewritten there, commit it with them")
-        return [figure, summary]
-    return [readme, figure, summary]
+        log(f"{TABLE_PAGE} has uncommitted edits: its generated tables were rewritten there, commit it with them")
+        return [figure, summary, compared]
+    return [readme, figure, summary, compared]
 
 
 def _shipped_run_hv(model: Path) -> float:

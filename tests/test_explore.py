@@ -19,7 +19,7 @@ import mujoco
 import numpy as np
 import pytest
 
-from morl.cli import _episode, main
+from morl.cli import main
 from morl.envs.models import ROBOTS, build_model
 from morl.envs.registration import make
 from morl.explore import load_source, page_data, record_episode, render_page
@@ -29,6 +29,16 @@ from morl.explore.server import ExplorerServer
 pytestmark = pytest.mark.filterwarnings("ignore:.*was made on a definition:UserWarning")
 SCRIPT = resources.files("morl.explore").joinpath("static", "explorer.js")
 NODE = shutil.which("node")
+
+
+def gymnasium_return(env, policy, seed: int) -> np.ndarray:
+    """A policy's return over one episode in the plain gymnasium loop (deterministic actions)."""
+    obs, _ = env.reset(seed=seed)
+    total, done = 0.0, False
+    while not done:
+        obs, reward, terminated, truncated, _ = env.step(policy.predict(obs, deterministic=True))
+        total, done = total + np.asarray(reward, dtype=np.float64), terminated or truncated
+    return total
 
 
 def embedded(html: str) -> dict:
@@ -45,13 +55,13 @@ def cheetah() -> tuple[object, dict]:
 
 
 def test_an_episode_is_the_plain_gymnasium_loops_episode(cheetah) -> None:
-    """The recorded return is what `morl sample`'s loop gets for the same policy and seed, and
+    """The recorded return is what a plain gymnasium loop gets for the same policy and seed, and
     the recorded qpos is the reset state followed by every step's."""
     source, _ = cheetah
     policy = source.policy_for([0.3, 0.7])
     env = make("MO-HalfCheetah-v2")
     episode = record_episode(env, policy, seed=5)
-    np.testing.assert_array_equal(episode.returns, _episode(env, policy, seed=5))
+    np.testing.assert_array_equal(episode.returns, gymnasium_return(env, policy, seed=5))
     env.reset(seed=5)
     np.testing.assert_array_equal(episode.qpos[0], env.unwrapped.data.qpos.astype(np.float32))
     assert episode.qpos.shape == (env.spec.max_episode_steps + 1, 9)
@@ -195,7 +205,7 @@ def test_the_server_answers_any_preference_and_names_a_bad_one(server, cheetah) 
     assert status == 200
     answer = json.loads(body)
     env = make("MO-HalfCheetah-v2")
-    expected = _episode(env, source.policy_for([0.37, 0.63]), seed=3)
+    expected = gymnasium_return(env, source.policy_for([0.37, 0.63]), seed=3)
     env.close()
     np.testing.assert_allclose(answer["returns"], expected, atol=1e-3)
     assert decode(answer["qpos"], 9).shape == (answer["steps"] + 1, 9)

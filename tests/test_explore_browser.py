@@ -21,10 +21,11 @@ import mujoco
 import numpy as np
 import pytest
 
-from morl.cli import _episode, main
+from morl.cli import main
 from morl.envs.models import ROBOTS, build_model
 from morl.envs.registration import make
 from morl.explore.recording import VIEWS, kinematics
+from tests.test_explore import gymnasium_return
 from morl.zoo import pretrained
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -206,7 +207,7 @@ def test_the_served_page_computes_a_preference_off_the_grid(browser, served: str
     )
     WebDriverWait(browser, 60).until(lambda d: "computed on demand" in d.find_element(By.ID, "status").text)
     env = make("MO-HalfCheetah-v2")
-    expected = _episode(env, pretrained("MO-HalfCheetah-v2").policy_for([0.37, 0.63]), seed=0)
+    expected = gymnasium_return(env, pretrained("MO-HalfCheetah-v2").policy_for([0.37, 0.63]), seed=0)
     env.close()
     text = browser.find_element(By.ID, "return-readout").text
     assert f"forward_speed = {expected[0]:.1f}" in text and f"energy_efficiency = {expected[1]:.1f}" in text
