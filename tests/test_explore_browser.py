@@ -25,8 +25,8 @@ from morl.cli import main
 from morl.envs.models import ROBOTS, build_model
 from morl.envs.registration import make
 from morl.explore.recording import VIEWS, kinematics
-from tests.test_explore import gymnasium_return
 from morl.zoo import pretrained
+from tests.test_explore import gymnasium_return
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
