@@ -320,7 +320,7 @@ def test_sb3_members_export_what_sb3_itself_predicts(algo: str) -> None:
     options = {"algo": algo, "sac_steps_per_iteration": 50} if algo == "sac" else {}
     agent = tiny("sb3", num_policies=2, total_steps=2000, **options)
     agent.learn(progress=False)
-    model = agent._build(1)
+    model = agent.sb3_model(1)
     try:
         obs = np.random.default_rng(0).normal(size=(5, agent.obs_dim))
         normalised = model.get_env().normalize_obs(obs)

@@ -25,16 +25,15 @@ from tests.test_agents import PROBLEM, TINY
 def release(agent: Agent) -> None:
     """Close the live MORL-Baselines agent of a run stopped by its callback (its envs)."""
     assert isinstance(agent, PeerAgent)
-    if agent._live is not None:
-        agent._close_live()
-        agent._live = None
+    agent.close()
+    assert agent.live is None
 
 
 def stopped_after_one_iteration(name: str, out: Path | None = None, **overrides: Any) -> PeerAgent:
     cls = get_agent(name)
     agent = cls(PROBLEM, cls.config_class.for_problem(PROBLEM, **{**TINY[name], **overrides}))
     agent.learn(out_dir=out, progress=False, callback=lambda *_: False)
-    assert isinstance(agent, PeerAgent) and agent.run.iteration == 1 and agent._live is not None
+    assert isinstance(agent, PeerAgent) and agent.run.iteration == 1 and agent.live is not None
     return agent
 
 
@@ -43,7 +42,7 @@ def test_conditioned_actor_exports_as_morl_baselines_acts(name: str) -> None:
     """policy_for(ω) is MORL-Baselines' deterministic action π(s, ω): ReLU MLP over the raw
     observation and ω, tanh scaled to the bounds."""
     agent = stopped_after_one_iteration(name)
-    live = agent._live
+    live = agent.live
     obs = np.random.default_rng(0).normal(size=(5, agent.obs_dim))
     for w in ([1.0, 0.0], [0.3, 0.7]):
         with torch.no_grad():
@@ -60,7 +59,7 @@ def test_pgmorl_members_carry_the_normaliser_they_trained_behind() -> None:
     """Each archive member is exported with the training envs' observation statistics of when it
     entered the archive, and acts as its MORL-Baselines network's mean action behind them."""
     agent = stopped_after_one_iteration("mb-pgmorl")
-    live = agent._live
+    live = agent.live
     assert len(live.archive.individuals) == len(agent.members) >= 1
     env = live.env.envs[0]
     while not hasattr(env, "obs_rms"):

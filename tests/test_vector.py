@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -118,10 +120,19 @@ def test_bad_input() -> None:
 def test_close_stops_worker_processes() -> None:
     venv = morl.make_vec("MO-Swimmer-v2", 4, seed=0, workers=2)
     venv.reset()
-    procs = list(venv._physics._procs)
-    assert procs and all(p.poll() is None for p in procs)
+    pids = venv.worker_pids
+    assert len(pids) == 1 and all(_alive(pid) for pid in pids)  # two processes: this one and a worker
     venv.close()
-    assert all(p.poll() is not None for p in procs)
+    assert not any(_alive(pid) for pid in pids)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (and is not a zombie: close waits for its workers)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def test_default_workers_keep_a_few_envs_per_process() -> None:

@@ -123,8 +123,10 @@ class SB3MultiPolicy(Agent):
     def _member_seed(self, index: int) -> int:
         return self.config.seed * 1_000 + index
 
-    def _build(self, index: int) -> Any:
-        """The SB3 model of member ``index`` on a fresh vector env, with its saved state if any."""
+    def sb3_model(self, index: int) -> Any:
+        """The Stable-Baselines3 model of member ``index`` on a fresh vector env, with its saved
+        state if any: SB3's own tools (``predict``, callbacks, ``save``) apply to it. The caller
+        closes its env (``model.get_env().close()``)."""
         from stable_baselines3 import PPO, SAC
         from stable_baselines3.common.logger import Logger
         from stable_baselines3.common.vec_env import VecNormalize
@@ -187,7 +189,7 @@ class SB3MultiPolicy(Agent):
         index = self.run.iteration // self.per_member
         if self._model_index != index:
             self._release()
-            self._model, self._model_index = self._build(index), index
+            self._model, self._model_index = self.sb3_model(index), index
         model = self._model
         before = model.num_timesteps
         model.learn(total_timesteps=self._steps_per_iteration(), reset_num_timesteps=False, progress_bar=False)

@@ -130,6 +130,12 @@ class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         """Processes stepping the physics, the calling one included."""
         return self._physics.num_processes
 
+    @property
+    def worker_pids(self) -> list[int]:
+        """The process ids of the worker processes (the calling process steps its own slice and is
+        not listed): to watch their CPU, or to see that ``close`` ended them."""
+        return self._physics.worker_pids
+
     def _seed(self, seed: int | Sequence[int | None] | None) -> None:
         if seed is None:
             return

@@ -181,6 +181,10 @@ class SlicedPhysics:
     def num_processes(self) -> int:
         return 1 + len(self._procs)
 
+    @property
+    def worker_pids(self) -> list[int]:
+        return [proc.pid for proc in self._procs]
+
     def run(self, command: str) -> None:
         for conn in self._conns:
             conn.send(command)

@@ -148,6 +148,19 @@ class PeerAgent(Agent):
     def _peer_iteration(self) -> Iteration:
         """One iteration of the MORL-Baselines agent (its prints dropped unless ``verbose``)."""
 
+    @property
+    def live(self) -> Any:
+        """The MORL-Baselines agent training in this process: None before the first iteration and
+        after the run finished (a run stopped by its callback keeps it, to be inspected or closed
+        with :meth:`close`)."""
+        return self._live
+
+    def close(self) -> None:
+        """Close the live MORL-Baselines agent's envs and drop it (nothing to do without one)."""
+        if self._live is not None:
+            self._close_live()
+            self._live = None
+
     def _live_agent(self) -> Any:
         """The MORL-Baselines agent of this run, built on the first iteration."""
         if self._live is None:
@@ -167,9 +180,8 @@ class PeerAgent(Agent):
 
     def _release(self) -> None:
         """Nothing to close between iterations: a finished run drops its MORL-Baselines agent."""
-        if self.finished and self._live is not None:
-            self._close_live()
-            self._live = None
+        if self.finished:
+            self.close()
 
     @abstractmethod
     def _close_live(self) -> None:
