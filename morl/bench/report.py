@@ -13,11 +13,9 @@ Failed runs are listed with their errors.
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -27,27 +25,9 @@ from morl.bench.explorers import explorer_links
 from morl.bench.figures import problem_figures, profile_figure
 from morl.bench.html import to_html
 from morl.bench.latex import to_latex
-from morl.bench.runner import RECORD_FORMAT
+from morl.bench.records import read_records
 from morl.bench.summary import AgentSummary, AggregateRow, aggregate_rows, mean_std, summaries
 from morl.run_files import atomic_write_text
-
-
-def load_records(out: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Every record in ``out/records`` (a ValueError if there is none or one is not a record)."""
-    folder = Path(out) / "records"
-    paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
-    if not paths:
-        raise FileNotFoundError(f"no bench records in {str(folder)!r}: run `morl bench run ... --out {out}` first")
-    records = []
-    for path in paths:
-        try:
-            record = json.loads(path.read_text())
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{str(path)!r} is not valid JSON ({error})") from None
-        if record.get("format") != RECORD_FORMAT:
-            raise ValueError(f"{str(path)!r} is not a morl bench record")
-        records.append(record)
-    return records
 
 
 def _mean_std(values: list[float] | tuple[float, ...], fmt: str) -> str:
@@ -84,7 +64,7 @@ def report(out: str | os.PathLike[str], *, explorers: bool = True) -> str:
     """The Markdown report of the bench in ``out`` (also written to ``out/report.md``, as HTML to
     ``report.html`` and its tables as LaTeX to ``report.tex``); with ``explorers``, the explorer
     page of each agent's best seed per problem, linked (:mod:`.explorers`)."""
-    records = load_records(out)
+    records = read_records(out, strict=True)
     found = definitions(records, repr(str(out)))  # refuses a bench that mixes definitions
     finished = [r for r in records if r["status"] == "finished"]
     failed = [r for r in records if r["status"] != "finished"]

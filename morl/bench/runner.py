@@ -23,12 +23,11 @@ from typing import Any
 from morl.agents import get_agent
 from morl.bench.definitions import check_resumable
 from morl.bench.plan import BenchRun, describe_run, resources, write_plan
+from morl.bench.records import RECORD_FORMAT, read_records
 from morl.envs.catalog import get_problem
 from morl.envs.fingerprint import fingerprint
 from morl.run_files import atomic_write_text, writable_directory
 from morl.versions import machine, versions
-
-RECORD_FORMAT = "morl.bench_record"
 
 
 def record_path(out: Path, run: BenchRun) -> Path:
@@ -132,7 +131,7 @@ def bench(runs: list[BenchRun], out: str | os.PathLike[str], *, jobs: int = 1, c
     if jobs > cores:  # more runs than cores would only slow each other down
         report(f"bench: --jobs {jobs} is more than this machine's {cores} cores; running {cores} at a time")
         jobs = cores
-    check_resumable(_existing_records(root), {get_problem(r.problem).name for r in runs}, repr(str(root)))
+    check_resumable(read_records(root, strict=False), {get_problem(r.problem).name for r in runs}, repr(str(root)))
     write_plan(root, runs, command)
     todo = [run for run in runs if not finished(root, run)]
     report(f"bench: {len(runs)} runs, {len(runs) - len(todo)} finished before, {len(todo)} to run, {jobs} at a time")
@@ -165,19 +164,6 @@ def bench(runs: list[BenchRun], out: str | os.PathLike[str], *, jobs: int = 1, c
             proc.wait()
         raise
     return records
-
-
-def _existing_records(out: Path) -> list[dict[str, Any]]:
-    """The readable records already in ``out/records`` (none for a new bench)."""
-    found = []
-    for path in sorted((out / "records").glob("*.json")):
-        try:
-            record = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        if isinstance(record, dict) and record.get("format") == RECORD_FORMAT:
-            found.append(record)
-    return found
 
 
 def _read_record(out: Path, run: BenchRun, returncode: int, started: float, command: str) -> dict[str, Any]:
