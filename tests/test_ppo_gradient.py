@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 
@@ -69,3 +71,37 @@ def test_hand_gradient_equals_autograd(k: int, per_policy: bool) -> None:
     total = terms.policy_loss + VALUE_COEF * terms.value_loss - ENTROPY_COEF * terms.entropy
     torch.testing.assert_close(total * scale, loss.detach(), rtol=1e-5, atol=1e-6)
     assert 0 < float(terms.clip_fraction) < 1 and float(terms.approx_kl) > 0
+
+
+@pytest.mark.slow
+def test_the_compiled_gradient_is_the_hand_gradient(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the update runs by default (``compiled_update``): torch.compile's kernels of the same
+    function, equal to the eager one up to float rounding, the ties of min and max included."""
+    from morl.agents.ppo.gradient import EAGER_ENV, loss_gradient
+
+    monkeypatch.delenv(EAGER_ENV, raising=False)  # the suite runs eagerly; this test compiles
+    compiled = loss_gradient(True)
+    assert compiled is not ppo_loss_gradient and loss_gradient(False) is ppo_loss_gradient
+    layout = TargetNetworkLayout(7, 3, 2)
+    gen = torch.Generator().manual_seed(5)
+    theta = torch.stack([layout.initial(gen) for _ in range(3)]) + 0.05 * torch.randn(
+        3, layout.num_params, generator=gen
+    )
+    batch = minibatch(layout, theta, 3, 64, seed=5)
+    for per_policy in (False, True):
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("error")  # a failed compile warns and falls back: not here
+            fast, fast_terms = compiled(layout, theta, batch, clip=CLIP, value_coef=VALUE_COEF,
+                                        entropy_coef=ENTROPY_COEF, per_policy=per_policy)  # fmt: skip
+            eager, terms = ppo_loss_gradient(layout, theta, batch, clip=CLIP, value_coef=VALUE_COEF,
+                                             entropy_coef=ENTROPY_COEF, per_policy=per_policy)  # fmt: skip
+        torch.testing.assert_close(fast, eager, rtol=1e-5, atol=1e-7)
+        for name in ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction"):
+            torch.testing.assert_close(getattr(fast_terms, name), getattr(terms, name), rtol=1e-5, atol=1e-7)
+
+
+def test_auto_compiles_only_runs_long_enough_to_repay_it() -> None:
+    from morl.agents.ppo.core import COMPILE_MIN_STEPS, compile_update
+
+    assert compile_update("auto", COMPILE_MIN_STEPS) and not compile_update("auto", COMPILE_MIN_STEPS - 1)
+    assert compile_update("on", 1) and not compile_update("off", 10**9)

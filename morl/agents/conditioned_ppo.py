@@ -24,6 +24,7 @@ from morl.agents.ppo.core import (
     PPOSettings,
     RowPreferences,
     adam,
+    compile_update,
     plan_rollout,
     ppo_update,
     restore_running_state,
@@ -106,7 +107,15 @@ class ConditionedPPO(Agent):
             group["lr"] = lr
         rollout = collector.collect(self.layout, self.theta.detach(), None, self.generator, steps=self.steps)
         with torch_threads(update_threads(cfg)):
-            stats = ppo_update(self.layout, lambda: self.theta, self.optimizer, rollout, cfg.ppo, self.generator)
+            stats = ppo_update(
+                self.layout,
+                lambda: self.theta,
+                self.optimizer,
+                rollout,
+                cfg.ppo,
+                self.generator,
+                compiled=compile_update(cfg.compiled_update, self.run.total_steps),
+            )
         stats["learning_rate"] = lr
         label = f"iteration {self.run.iteration + 1}/{self.run.iterations}"
         return Iteration(rollout.env_steps, stats, rollout.episode_returns, label)

@@ -36,6 +36,7 @@ from morl.agents.ppo.core import (
     Collector,
     CollectorSlot,
     adam,
+    compile_update,
     plan_rollout,
     ppo_update,
     restore_running_state,
@@ -188,7 +189,8 @@ class HyperMORL(Agent):
                                     steps=self.plan.steps)  # fmt: skip
         with torch_threads(update_threads(self.config)):
             stats = ppo_update(self.layout, self._trainable(preferences), self.optimizer, rollout, self.config.ppo,
-                               self.generator)  # fmt: skip
+                               self.generator, compiled=compile_update(self.config.compiled_update,
+                                                                       self.run.total_steps))  # fmt: skip
         stats["learning_rate"] = lr
         return Iteration(rollout.env_steps, stats, rollout.episode_returns, f"{self.phase} {index + 1}/{iterations}")
 

@@ -46,6 +46,7 @@ from morl.agents.ppo.core import (
     CollectorSlot,
     PPOSettings,
     adam,
+    compile_update,
     plan_rollout,
     ppo_update,
     restore_running_state,
@@ -318,7 +319,8 @@ class PGMORL(Agent):
                                             steps=self.plan.steps)  # fmt: skip
         with torch_threads(update_threads(self.config)):
             stats = ppo_update(self.layout, lambda: self.theta, self.optimizer, rollout, self.config.ppo,
-                               self.generator)  # fmt: skip
+                               self.generator, compiled=compile_update(self.config.compiled_update,
+                                                                       self.run.total_steps))  # fmt: skip
         stats["learning_rate"] = lr
         start = time.perf_counter()
         self._record_offspring(node=(index + 1) % self.plan.update_iter == 0 or index + 1 == length)

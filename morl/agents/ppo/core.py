@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from morl.agents.checkpoint import to_arrays, to_tensors
-from morl.agents.ppo.gradient import LOG_2PI, MiniBatch, ppo_loss_gradient
+from morl.agents.ppo.gradient import LOG_2PI, MiniBatch, loss_gradient
 from morl.agents.ppo.networks import TargetNetworkLayout, mlp, numpy_layers
 from morl.agents.settings import Settings, setting
 from morl.envs.rollout import RolloutEngine, RolloutRequest, actor_inputs
@@ -54,6 +54,10 @@ class PPOSettings(Settings):
                                            help="normalise advantages over all policies or per policy")  # fmt: skip
     grad_clip: str = setting("joint", choices=("joint", "per_policy"),
                              help="clip the gradient norm of all parameters or of each policy's row")  # fmt: skip
+    compiled_update: str = setting("auto", choices=("auto", "on", "off"),
+                                   help="compile the update's loss gradient with torch.compile (C++ on the CPU: "
+                                   "PSL +18 %, warm-up +33 % env-steps/s here; the same arithmetic to float "
+                                   "rounding; 5-20 s to compile): auto = for runs of 5 M steps or more")  # fmt: skip
 
     @property
     def ppo(self) -> PPOSettings:
@@ -361,6 +365,15 @@ def _clip_rows(parameters: list[torch.Tensor], num_policies: int, max_norm: floa
         p.grad.mul_(torch.clamp(max_norm / (norms + 1e-6), max=1.0))
 
 
+COMPILE_MIN_STEPS = 5_000_000  # compiling (~20 s, less from the disk cache) saves ~4.6 µs per env step here
+
+
+def compile_update(setting_value: str, total_steps: int) -> bool:
+    """Whether a run compiles its update: ``on``, or ``auto`` for a budget whose saving outweighs
+    the compile time (a short run, a test, a demo stays eager)."""
+    return setting_value == "on" or (setting_value == "auto" and total_steps >= COMPILE_MIN_STEPS)
+
+
 def ppo_update(
     layout: TargetNetworkLayout,
     params: Callable[[], torch.Tensor],
@@ -368,6 +381,8 @@ def ppo_update(
     rollout: Rollout,
     settings: PPOSettings,
     generator: torch.Generator,
+    *,
+    compiled: bool = False,
 ) -> dict[str, float]:
     """``epochs`` × ``minibatches`` PPO steps. ``params()`` recomputes θ (K, P) with gradients
     (one hypernetwork forward per mini-batch).
@@ -385,6 +400,7 @@ def ppo_update(
     trainable = [p for group in optimizer.param_groups for p in group["params"]]
     per_policy = settings.grad_clip == "per_policy"
     reported: list[torch.Tensor] = []
+    gradient_of = loss_gradient(compiled)
     data = (rollout.obs, rollout.actions, rollout.log_probs, rollout.advantages, rollout.values, rollout.returns)
     for _ in range(settings.epochs):
         order = torch.randperm(batch, generator=generator)
@@ -396,7 +412,7 @@ def ppo_update(
             mini = MiniBatch(*(x[:, start : start + size] for x in shuffled))
             theta = params()  # with its graph to whatever produced it (one hypernetwork forward)
             with torch.no_grad():
-                gradient, terms = ppo_loss_gradient(
+                gradient, terms = gradient_of(
                     layout, theta.detach(), mini, clip=settings.clip, value_coef=settings.value_coef,
                     entropy_coef=settings.entropy_coef, per_policy=per_policy,
                 )  # fmt: skip

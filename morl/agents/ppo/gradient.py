@@ -10,12 +10,23 @@ each side on a tie, ``clamp`` passes it at the bounds). The hypernetwork (or the
 vector) that produced θ still gets its gradient from autograd: ``theta.backward(gradient)``.
 
 Tested against autograd on the same loss (float tolerance) in ``tests/test_ppo_gradient.py``.
+
+Compiled (:func:`loss_gradient`): even written out, a mini-batch step was ~60 small torch
+operations, each paying the dispatcher's overhead on tensors of a few thousand numbers; torch.compile
+(inductor: C++ loops on the CPU) fuses the elementwise chains between the products into a few
+kernels. Measured here for 6 policies × 256 samples: 2.15 ms → 0.63 ms per call; one policy (the
+warm-up): 0.62 → 0.29 ms. The arithmetic is the same up to float rounding (fused loops may
+reassociate sums): the eager function stays the reference, and a test holds the two together.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -157,3 +168,35 @@ def ppo_loss_gradient(
         clip_fraction=((ratio - 1.0).abs() > clip).to(ratio.dtype).mean(),
     )
     return gradient, terms
+
+
+EAGER_ENV = "MORL_EAGER_UPDATE"  # "1": never compile (the test suite: each new shape compiles for seconds)
+_compiled: list[Callable[..., tuple[torch.Tensor, LossTerms]]] = []  # this process's compiled function
+_failed: list[str] = []  # why compiling failed here, once: the update then runs eagerly
+
+
+def loss_gradient(compiled: bool) -> Callable[..., tuple[torch.Tensor, LossTerms]]:
+    """:func:`ppo_loss_gradient`, compiled with torch.compile when ``compiled`` (the PPO settings'
+    ``compiled_update``: ``core.compile_update``) unless ``MORL_EAGER_UPDATE=1`` or compiling
+    already failed in this process. One compiled function per process: torch.compile keeps a kernel per input shape
+    (a run has two: the warm-up's and PSL's mini-batches), compiled on first use (5–20 s)."""
+    if not compiled or os.environ.get(EAGER_ENV) == "1" or _failed:
+        return ppo_loss_gradient
+    if not _compiled:
+        _compiled.append(torch.compile(ppo_loss_gradient, dynamic=False))
+    return _compiled_or_eager
+
+
+def _compiled_or_eager(*args: Any, **kwargs: Any) -> tuple[torch.Tensor, LossTerms]:
+    """The compiled gradient; where compiling fails (no C++ compiler, an unsupported platform),
+    the eager one from then on, with one warning: it computes the same, only slower."""
+    if _failed:
+        return ppo_loss_gradient(*args, **kwargs)
+    try:
+        return _compiled[0](*args, **kwargs)
+    except Exception as error:  # torch raises many kinds from its compiler and backends
+        _failed.append(f"{type(error).__name__}: {str(error)[:200]}")
+        message = (f"torch.compile of the PPO update failed ({_failed[0]}); it runs eagerly, the same "
+                   f"arithmetic, slower (set {EAGER_ENV}=1 to skip trying)")  # fmt: skip
+        warnings.warn(message, UserWarning, stacklevel=2)
+        return ppo_loss_gradient(*args, **kwargs)
