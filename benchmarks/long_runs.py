@@ -52,7 +52,7 @@ RESULTS = REPO / "benchmarks" / "results"
 INFLIGHT = REPO / "benchmarks" / "inflight"
 DEFAULT_RUNS = Path.home() / "morl-runs"  # reproduce.py's default parent of run directories
 CARRY_MB = 4.0  # a bigger checkpoint is carried proportionally less often
-CARRIED = ("checkpoint.pt", "config.json", "metrics.jsonl")  # all a resume needs
+CARRIED = ("checkpoint.pt", "config.json", "metrics.jsonl", "sharing.json")  # all a resume needs
 TABLE_PAGE = "docs/benchmarks.md"  # the page holding the generated reproduction table
 
 
@@ -370,13 +370,20 @@ class Sharing:
 
     @classmethod
     def carried(cls, job: Job) -> Sharing:
-        header = json.loads((job.carry_dir / "run.json").read_text())
-        return cls(**header.get("machine_sharing", {}))
+        """The totals so far: the run directory's (this machine's latest), else the carried ones."""
+        for path in (job.run_dir / "sharing.json", job.carry_dir / "sharing.json"):
+            if path.is_file():
+                return cls(**json.loads(path.read_text()))
+        return cls()
 
     def save(self, job: Job) -> None:
-        path = job.carry_dir / "run.json"
-        header = {**json.loads(path.read_text()), "machine_sharing": dataclasses.asdict(self)}
-        path.write_text(json.dumps(header, indent=1) + "\n")
+        """Into the run directory, outside the repository (a tracked file rewritten every few
+        seconds would make every record made in the work tree meanwhile read ``+dirty``); each
+        carry takes it along with the checkpoint."""
+        path = job.run_dir / "sharing.json"
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(json.dumps(dataclasses.asdict(self)) + "\n")
+        os.replace(temporary, path)
 
     def add(self, wall_s: float, busy_s: float, run_s: float) -> None:
         self.wall_s += wall_s

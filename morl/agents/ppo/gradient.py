@@ -183,6 +183,11 @@ def loss_gradient(compiled: bool) -> Callable[..., tuple[torch.Tensor, LossTerms
     if not compiled or os.environ.get(EAGER_ENV) == "1" or _failed:
         return ppo_loss_gradient
     if not _compiled:
+        # dynamo keeps 8 kernels per function by default and then runs it eagerly, silently but
+        # for a log line: a run needs two, but one process that trains several problems (the
+        # projected-hours benchmark: fourteen shapes) would lose the compiled path midway
+        limit = "recompile_limit" if hasattr(torch._dynamo.config, "recompile_limit") else "cache_size_limit"
+        setattr(torch._dynamo.config, limit, max(64, getattr(torch._dynamo.config, limit)))
         _compiled.append(torch.compile(ppo_loss_gradient, dynamic=False))
     return _compiled_or_eager
 
