@@ -19,7 +19,9 @@ carried checkpoint is removed; the reproduction table (docs/benchmarks.md) is re
 a person, who reads it first.
 
 Usage: python benchmarks/long_runs.py MO-Ant-v2:0 MO-Swimmer-v2:0:pgmorl [MO-Hopper-v2:0:pd-morl:steps=1000000 ...]
-           [--carry-every 1800] [--pin COMMIT] [--no-commit]
+           [--queue FILE] [--carry-every 1800] [--pin COMMIT] [--no-commit]
+The papers' comparison's queue is ``benchmarks/comparison_queue.txt``: ``python benchmarks/long_runs.py
+--queue benchmarks/comparison_queue.txt --pin ce2cd80 --carry-every 3600`` (finished jobs are skipped).
 Runs go one at a time, and nothing else should train beside them: a second reproduction started
 beside a Humanoid run on the 2-core machine ran its warm-up at ~220 env-steps/s (~9k alone) and cut
 the Humanoid run from ~5.1k to ~1.4k env-steps/s for as long as both ran: each run's PPO update
@@ -128,6 +130,12 @@ def parse_job(text: str) -> Job:
     if authors_code and agent != "hyper-morl":
         raise argparse.ArgumentTypeError(f"job {text!r}: authors-code is a hyper-morl variant, not one of {agent}")
     return Job(problem, seed, DEFAULT_RUNS, steps, authors_code, agent)
+
+
+def read_queue(path: Path) -> list[Job]:
+    """The jobs of a queue file, one per line in order; blank lines and ``#`` comments skipped."""
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [parse_job(line) for line in lines if line]
 
 
 LOG: list[Path] = []  # the log file, set by main
@@ -440,8 +448,9 @@ def run(job: Job, args: argparse.Namespace) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("jobs", nargs="+", type=parse_job,
+    parser.add_argument("jobs", nargs="*", type=parse_job,
                         help="PROBLEM:SEED[:AGENT][:steps=N][:authors-code], run in this order")  # fmt: skip
+    parser.add_argument("--queue", type=Path, help="a file of jobs, one per line (# comments), after the ones given")
     parser.add_argument("--carry-every", type=float, default=1800.0, help="seconds between carries (4 MB or less)")
     parser.add_argument("--pin", help="commit a run that has none pinned trains on (default HEAD)")
     parser.add_argument("--no-commit", dest="commit", action="store_false", help="carry without committing")
@@ -450,6 +459,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.carry_every <= 0:
         parser.error(f"--carry-every must be positive, got {args.carry_every}")
+    if args.queue is not None:
+        try:
+            args.jobs += read_queue(args.queue)
+        except (OSError, argparse.ArgumentTypeError) as error:
+            parser.error(f"--queue {str(args.queue)!r}: {error}")
+    if not args.jobs:
+        parser.error("no jobs: give PROBLEM:SEED[:AGENT]... or --queue FILE")
     args.runs.mkdir(parents=True, exist_ok=True)
     LOG.append(args.runs / "long_runs.log")
     signal.signal(signal.SIGUSR1, lambda number, frame: CARRY_NOW.append(number))

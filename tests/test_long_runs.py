@@ -72,3 +72,17 @@ def test_sharing_counts_the_run_tree_and_leaves_the_rest_to_others() -> None:
     sharing.add(10.0, busy_s=3.0, run_s=1.0)
     assert sharing.others_cpu_s == 2.0 and sharing.record()["wall_clock_upper_bound"] is True
     assert long_runs.Sharing(wall_s=100.0, others_cpu_s=1.0).record()["wall_clock_upper_bound"] is False
+
+
+def test_the_comparison_queue_parses_in_order(tmp_path) -> None:
+    """The committed queue of the papers' comparison: every line a job, first the paper budgets."""
+    from pathlib import Path
+
+    from long_runs import read_queue
+
+    jobs = read_queue(Path(__file__).resolve().parents[1] / "benchmarks" / "comparison_queue.txt")
+    assert jobs[0].name == "reproduce-MO-Swimmer-v2-seed0" and len({j.name for j in jobs}) == len(jobs)
+    assert sum(j.agent == "pd-morl" for j in jobs) == 3 and all(j.steps for j in jobs if j.agent == "pd-morl")
+    (tmp_path / "q.txt").write_text("MO-Ant-v2:0  # a comment\n\nMO-Ant-v2:nope\n")
+    with pytest.raises(argparse.ArgumentTypeError, match="MO-Ant-v2:nope"):
+        read_queue(tmp_path / "q.txt")
