@@ -51,6 +51,16 @@ def _integer(low: int, what: str) -> Any:
 
 
 _positive_int = _integer(1, "a positive integer")
+
+
+def _port(text: str) -> int:
+    """An argparse type: a TCP port, 0 (the system picks a free one) to 65535."""
+    value = _integer(0, "a port number from 0 (a free one) to 65535")(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a port number from 0 (a free one) to 65535")
+    return value
+
+
 _seed = _integer(0, "a non-negative integer seed")
 
 
@@ -244,12 +254,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     preference = _parse_preference(args.preference) if args.preference else [1.0 / agent.m] * agent.m
     policy = agent.policy_for(preference)
     policy.save(out / "policy.npz")
-    from morl.explore import default_grid, page_data, render_page
-    from morl.run_files import atomic_write_text
+    from morl.explore import write_explorer
 
-    page = page_data(agent, f"the demo's {agent.name} run", grid=default_grid(agent.m), seed=args.seed,
-                     preference=policy.preference)  # fmt: skip
-    atomic_write_text(out / "explorer.html", render_page(page))
+    write_explorer(agent, out / "explorer.html", seed=args.seed, preference=policy.preference.tolist(),
+                   label=f"the demo's {agent.name} run")  # fmt: skip
     env = make_env(problem.id)
     total = _episode(env, policy, seed=args.seed)
     env.close()
@@ -261,11 +269,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-PRETRAINED = "pretrained:"  # pretrained:MO-HalfCheetah-v2: the model shipped with the package
-
-
 def _pretrained(path: str) -> Any:
     """The shipped model a ``pretrained:PROBLEM`` argument names; None for any other path."""
+    from morl.zoo import PRETRAINED
+
     return pretrained(path[len(PRETRAINED) :]) if path.startswith(PRETRAINED) else None
 
 
@@ -377,12 +384,14 @@ def _cmd_explore(args: argparse.Namespace) -> int:
 
     if args.serve == bool(args.out):
         raise ValueError("give --out FILE.html (a page that opens offline) or --serve (any preference on demand)")
-    if args.port > 65535:
-        raise ValueError(f"--port {args.port}: expected 0 (a free port) to 65535")
+    if args.port is not None and not args.serve:
+        raise ValueError(f"--port {args.port}: a port is for --serve; --out writes a file")
     preference = _parse_preference(args.preference) if args.preference else None
     if args.serve:
-        serve(args.source, port=args.port, grid=args.grid, seed=args.seed, preference=preference,
+        serve(args.source, port=8000 if args.port is None else args.port, grid=args.grid, seed=args.seed,
+              preference=preference,
               ready=lambda url: print(f"serving {url} (127.0.0.1 only; Ctrl-C stops)", flush=True))  # fmt: skip
+        print("server stopped")
         return 0
     path = write_explorer(args.source, args.out, grid=args.grid, seed=args.seed, preference=preference)
     print(f"explorer written to {path} ({path.stat().st_size / 2**20:.1f} MB); open it in a browser")
@@ -532,8 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument("source", help="a run directory, an agent's checkpoint file, or pretrained:PROBLEM")
     explore.add_argument("--out", type=_path, help="write the page to this HTML file (opens offline)")
     explore.add_argument("--serve", action="store_true", help="serve the page on 127.0.0.1, any preference on demand")
-    explore.add_argument("--port", type=_integer(0, "a port number (0: a free one)"), default=8000,
-                         help="with --serve (0: a free port)")  # fmt: skip
+    explore.add_argument("--port", type=_port, help="with --serve: the port (default 8000; 0 picks a free one)")
     explore.add_argument("--grid", type=_integer(2, "an integer >= 2"),
                          help="preferences recorded per objective (default 21 for two objectives: steps of 0.05; "
                          "11 for three: the 0.1-step simplex)")  # fmt: skip

@@ -29,6 +29,7 @@ from morl.preferences import validate_preference
 FORMAT = "morl.pretrained"
 FORMAT_VERSION = 1
 DATA = Path(__file__).parent / "data" / "pretrained"
+PRETRAINED = "pretrained:"  # how the command line names a shipped set: pretrained:MO-HalfCheetah-v2
 # How far below its run's hypervolume a shipped model may fall. The model runs the hypernetwork in
 # numpy float32 where the run evaluated in torch; over 1000-step episodes the tiny action
 # differences grow (Ant: 0.56 %). Further off, the shipped model would not be the Pareto set its

@@ -32,10 +32,13 @@ def explorer_links(problem: str, records: list[dict[str, Any]], out: str | os.Pa
     for agent, record in sorted(best.items()):
         run = Path(out) / "runs" / f"{agent}__{problem}__seed{record['seed']}"
         page = Path(out) / FOLDER / f"{problem}-{agent}.html"
+        checkpoint = run / "checkpoint.pt"
         try:
             page.parent.mkdir(exist_ok=True)
-            write_explorer(str(run), page)
-        except (OSError, ValueError) as error:
+            # a page newer than its run's checkpoint is that run's: a report run again keeps it
+            if not (page.is_file() and checkpoint.is_file() and page.stat().st_mtime > checkpoint.stat().st_mtime):
+                write_explorer(str(run), page)
+        except Exception as error:  # one agent's page failing (its library, its files) leaves the report whole
             missing.append(f"{agent} ({type(error).__name__}: {error})")
             continue
         links.append(f"[{agent}, seed {record['seed']}]({FOLDER}/{page.name})")

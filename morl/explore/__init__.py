@@ -5,14 +5,15 @@ preference computed on demand."""
 from __future__ import annotations
 
 import os
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
-from morl.explore.page import default_grid, load_source, page_data, render_page
-from morl.explore.recording import Episode, kinematics, record_episode
+from morl.explore.page import SIZE_BUDGET, default_grid, load_source, page_data, render_page
+from morl.explore.recording import Episode, PolicySource, kinematics, record_episode
 
-__all__ = ["Episode", "kinematics", "load_source", "page_data", "record_episode", "render_page", "serve",
-           "write_explorer"]  # fmt: skip
+__all__ = ["Episode", "PolicySource", "kinematics", "load_source", "page_data", "record_episode", "render_page",
+           "serve", "write_explorer"]  # fmt: skip
 
 
 def _writable_file(path: Path) -> None:
@@ -26,30 +27,47 @@ def _writable_file(path: Path) -> None:
         raise PermissionError(f"--out {str(path)!r} is not writable")
 
 
-def write_explorer(source: str, out: str | os.PathLike[str], *, grid: int | None = None, seed: int = 0,
-                   preference: Any = None) -> Path:  # fmt: skip
-    """Record ``source``'s episodes over the preference grid and write the page to ``out``
-    (atomically: an existing file is replaced whole or left as it was)."""
+def write_explorer(source: str | PolicySource, out: str | os.PathLike[str], *, grid: int | None = None,
+                   seed: int = 0, preference: Sequence[float] | None = None,
+                   label: str | None = None) -> Path:  # fmt: skip
+    """Record the episodes of ``source`` (a SOURCE string as the CLI takes it, or a trained agent
+    or pretrained set itself, then named ``label``) over the preference grid and write the page to
+    ``out`` (atomically: an existing file is replaced whole or left as it was). A two-objective
+    page over :data:`~morl.explore.page.SIZE_BUDGET` warns (a long-episode robot on a dense grid)."""
     from morl.run_files import atomic_write_text
 
     path = Path(out)
     _writable_file(path)
-    model, label = load_source(source)
-    data = page_data(model, label, grid=grid or default_grid(model.m), seed=seed, preference=preference)
-    atomic_write_text(path, render_page(data))
+    if isinstance(source, str):
+        model, named = load_source(source)
+    else:
+        model, named = source, label or f"a {type(source).__name__} set"
+    data = page_data(model, named, grid=grid or default_grid(model.m), seed=seed, preference=preference)
+    html = render_page(data)
+    if model.m == 2 and len(html.encode("utf-8")) > SIZE_BUDGET:
+        warnings.warn(f"{str(path)!r}: {len(html) / 2**20:.1f} MB, over the {SIZE_BUDGET / 2**20:.0f} MB a "
+                      "two-objective page should take; a smaller --grid records fewer episodes", UserWarning,
+                      stacklevel=2)  # fmt: skip
+    atomic_write_text(path, html)
     return path
 
 
-def serve(source: str, *, port: int = 8000, grid: int | None = None, seed: int = 0, preference: Any = None,
-          ready: Any = print) -> None:  # fmt: skip
-    """Serve ``source``'s page on 127.0.0.1:``port`` until interrupted; ``ready`` gets the URL."""
+def serve(source: str, *, port: int = 8000, grid: int | None = None, seed: int = 0,
+          preference: Sequence[float] | None = None, ready: Callable[[str], object] = print) -> None:  # fmt: skip
+    """Serve ``source``'s page on 127.0.0.1:``port`` until interrupted (Ctrl-C returns normally);
+    ``ready`` gets the URL. The port is taken before the grid is recorded, so a port in use is
+    reported at once, not after the recording."""
     from morl.explore.server import ExplorerServer
 
     model, label = load_source(source)
-    data = page_data(model, label, grid=grid or default_grid(model.m), seed=seed, preference=preference, serve=True)
-    server = ExplorerServer(model, render_page(data), seed, port)
+    server = ExplorerServer(model, seed, port)
     try:
+        data = page_data(model, label, grid=grid or default_grid(model.m), seed=seed, preference=preference,
+                         serve=True)  # fmt: skip
+        server.page = render_page(data).encode("utf-8")
         ready(server.url)
         server.serve_forever()
+    except KeyboardInterrupt:
+        pass  # the way to stop a server
     finally:
         server.server_close()

@@ -24,7 +24,7 @@ HOST = "127.0.0.1"
 class ExplorerServer(HTTPServer):
     """The page at ``/``, one episode at ``/api/episode?preference=a,b[,c]``."""
 
-    def __init__(self, source: PolicySource, page: str, seed: int, port: int) -> None:
+    def __init__(self, source: PolicySource, seed: int, port: int, page: str = "") -> None:
         try:
             super().__init__((HOST, port), _Handler)
         except OSError as error:
@@ -33,12 +33,17 @@ class ExplorerServer(HTTPServer):
                 raise ValueError(message) from None
             raise
         self.source = source
-        self.page = page.encode("utf-8")
+        self.page = page.encode("utf-8")  # set once the grid is recorded (the port is taken first)
         self.seed = seed
-        self.env = make(source.problem_id)
+        try:
+            self.env = make(source.problem_id)
+        except BaseException:
+            self.socket.close()
+            raise
 
     @property
     def url(self) -> str:
+        """Where the page is: 127.0.0.1 and the port bound (the one picked when asked for 0)."""
         return f"http://{HOST}:{self.server_address[1]}/"
 
     def episode(self, query: str) -> dict[str, Any]:
@@ -69,8 +74,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif url.path == "/api/episode":
             try:
                 body, status = self.server.episode(url.query), 200
-            except ValueError as error:
+            except ValueError as error:  # the request's: a bad preference
                 body, status = {"error": str(error)}, 400
+            except Exception as error:  # the policy's or the physics': the page shows it, the server goes on
+                body, status = {"error": f"the episode failed: {type(error).__name__}: {error}"}, 500
             self._send(status, "application/json", json.dumps(body).encode("utf-8"))
         else:
             self._send(404, "application/json", json.dumps({"error": f"no such page: {url.path}"}).encode("utf-8"))

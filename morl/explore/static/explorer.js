@@ -54,7 +54,7 @@
             pos = add(pos, scale(qrot(quat, j.axis), qpos[j.qposadr] - j.qpos0[0]));
           } else if (j.type === "hinge" || j.type === "ball") {
             const a = j.qposadr;
-            const local = j.type === "ball" ? [qpos[a], qpos[a + 1], qpos[a + 2], qpos[a + 3]]
+            const local = j.type === "ball" ? qnormalize([qpos[a], qpos[a + 1], qpos[a + 2], qpos[a + 3]])
               : axisAngle(j.axis, qpos[a] - j.qpos0[0]);
             quat = qmul(quat, local);
             pos = sub(anchor, qrot(quat, j.pos));
@@ -302,7 +302,8 @@
     this.framesDrawn = 0;
     this.last = null;
     this.camera = null;
-    this.pending = null;
+    this.pending = null; // the preference the served page wants computed
+    this.asking = false; // a request is in flight
   }
   Explorer.prototype.decodeEpisode = function (e) {
     return { preference: e.preference, returns: e.returns, steps: e.steps, qpos: decodeFloat32(e.qpos) };
@@ -324,7 +325,7 @@
     // the preference asked for on the command line, else the equal one (or the grid's nearest)
     this.selectIndex(d.initial !== null && d.initial !== undefined ? d.initial
       : this.gridIndexOf(Array(this.m).fill(1 / this.m)));
-    const tick = (now) => { this.frame(now); root.requestAnimationFrame(tick); };
+    const tick = (now) => { root.requestAnimationFrame(tick); this.frame(now); }; // a frame that throws stops nothing
     root.requestAnimationFrame(tick);
   };
 
@@ -375,10 +376,8 @@
       this.choose(this.barycentric([(ev.clientX - r.left) * canvas.width / r.width,
         (ev.clientY - r.top) * canvas.height / r.height]));
     };
-    let dragging = false;
-    canvas.addEventListener("pointerdown", (ev) => { dragging = true; pick(ev); });
-    canvas.addEventListener("pointermove", (ev) => { if (dragging) pick(ev); });
-    root.addEventListener("pointerup", () => { dragging = false; });
+    canvas.addEventListener("pointerdown", (ev) => { canvas.setPointerCapture(ev.pointerId); pick(ev); });
+    canvas.addEventListener("pointermove", (ev) => { if (canvas.hasPointerCapture(ev.pointerId)) pick(ev); });
   };
 
   Explorer.prototype.barycentric = function (p) {
@@ -434,15 +433,32 @@
     }
     this.show({ preference: w, returns: null, steps: 0, qpos: null }, null);
     this.$("status").textContent = "computing the policy for this preference…";
-    const asked = w.map((v) => v.toFixed(6)).join(",");
-    this.pending = asked;
+    this.pending = w.map((v) => v.toFixed(6)).join(",");
+    if (!this.asking) this.ask();
+  };
+
+  // One request at a time: a slider dragged across the range asks for where it stopped, not for
+  // every position it passed (the server runs a whole episode per request, one after another).
+  Explorer.prototype.ask = function () {
+    const asked = this.pending;
+    this.asking = true;
+    const done = () => {
+      this.asking = false;
+      if (this.pending !== null && this.pending !== asked) this.ask(); // the control moved meanwhile
+    };
     fetch("api/episode?preference=" + encodeURIComponent(asked)).then((r) => r.json()).then((answer) => {
-      if (this.pending !== asked) return; // a later choice overtook it
-      if (answer.error) { this.$("status").textContent = answer.error; return; }
-      this.served = this.decodeEpisode(answer);
-      this.$("status").textContent = "computed on demand (not one of the recorded preferences)";
-      this.show(this.served, null);
-    }).catch((error) => { this.$("status").textContent = "the server did not answer: " + error; });
+      if (this.pending === asked) {
+        this.pending = null;
+        if (answer.error) {
+          this.$("status").textContent = answer.error;
+        } else {
+          this.served = this.decodeEpisode(answer);
+          this.$("status").textContent = "computed on demand (not one of the recorded preferences)";
+          this.show(this.served, null);
+        }
+      }
+      done();
+    }).catch((error) => { this.$("status").textContent = "the server did not answer: " + error; done(); });
   };
 
   Explorer.prototype.selectIndex = function (index) {
