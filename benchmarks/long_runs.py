@@ -75,7 +75,9 @@ class Job:
         agent = ["--agent", self.agent] if self.agent != "hyper-morl" else []
         steps = ["--steps", str(self.steps)] if self.steps else []
         variant = ["--authors-deviations"] if self.authors_code else []
-        return agent + steps + variant + (["--out", str(self.run_dir)] if self.runs != DEFAULT_RUNS else [])
+        # the run directory always named: reproduce.py at an older commit put a reduced budget's run
+        # in the paper budget's directory, which this script neither carries nor finds
+        return agent + steps + variant + ["--out", str(self.run_dir)]
 
     @property
     def name(self) -> str:  # reproduce.py's name of the run and its record
@@ -309,9 +311,9 @@ def _regenerate_table(python: str, env: dict[str, str], enabled: bool) -> list[P
     compared = RESULTS / "comparison"
     command = [python, "benchmarks/comparison.py", "--page", str(readme), "--out", str(compared)]
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
-    if done.returncode:
+    if done.returncode:  # the reproduction table is rewritten: commit it all the same
         log(f"comparison table not regenerated: {done.stderr.strip().splitlines()[-1:]}")
-        return []
+        return [figure, summary] if edited else [readme, figure, summary]
     if edited:
         log(f"{TABLE_PAGE} has uncommitted edits: its generated tables were rewritten there, commit it with them")
         return [figure, summary, compared]
@@ -342,11 +344,13 @@ def _busy_cpu_s() -> float:
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
-def _tree_cpu_s(root: int, seen: dict[int, float]) -> float:
+def _tree_cpu_s(root: int, seen: dict[tuple[int, int], float]) -> float:
     """CPU seconds of ``root`` and its descendants, each process's last reading kept in ``seen``
-    (a worker that exits keeps its last one: at most one poll interval of it is missed)."""
+    under (pid, start time): a worker that exits keeps its last one (at most one poll interval of
+    it is missed), and a pid the system reuses is another process."""
     parents: dict[int, int] = {}
     times: dict[int, float] = {}
+    starts: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -357,6 +361,7 @@ def _tree_cpu_s(root: int, seen: dict[int, float]) -> float:
         after = stat[stat.rfind(")") + 2 :].split()  # the command name may hold spaces
         parents[int(entry.name)] = int(after[1])
         times[int(entry.name)] = (int(after[11]) + int(after[12])) / os.sysconf("SC_CLK_TCK")
+        starts[int(entry.name)] = int(after[19])  # field 22 of stat: start time in clock ticks
     tree, frontier = {root}, [root]
     while frontier:
         parent = frontier.pop()
@@ -364,7 +369,7 @@ def _tree_cpu_s(root: int, seen: dict[int, float]) -> float:
         tree.update(children)
         frontier += children
     for pid in tree & times.keys():
-        seen[pid] = times[pid]
+        seen[(pid, starts[pid])] = times[pid]
     return sum(seen.values())
 
 
@@ -389,6 +394,7 @@ class Sharing:
         seconds would make every record made in the work tree meanwhile read ``+dirty``); each
         carry takes it along with the checkpoint."""
         path = job.run_dir / "sharing.json"
+        path.parent.mkdir(parents=True, exist_ok=True)  # before reproduce.py has made it (imports take a while)
         temporary = path.with_name(path.name + ".tmp")
         temporary.write_text(json.dumps(dataclasses.asdict(self)) + "\n")
         os.replace(temporary, path)
@@ -418,17 +424,21 @@ def run(job: Job, args: argparse.Namespace) -> bool:
     log(f"{job.name}: training on {commit_id[:12]}")
     with open(job.runs / f"{job.name}.log", "ab") as out:
         process = subprocess.Popen(command, cwd=code, env=env, stdout=out, stderr=subprocess.STDOUT)
-        sharing, seen = Sharing.carried(job), dict[int, float]()
+        sharing, seen = Sharing.carried(job), dict[tuple[int, int], float]()
         last = mark = time.monotonic()
-        busy, own = _busy_cpu_s(), 0.0
+        # this script's own CPU and its waited children's (git) are not someone else's either
+        busy, own = _busy_cpu_s(), sum(os.times()[:4])
 
         def measure() -> None:  # the interval since the last reading, added to the carried totals
             nonlocal mark, busy, own
-            now, busy_now, own_now = time.monotonic(), _busy_cpu_s(), _tree_cpu_s(process.pid, seen)
-            own_now += time.process_time()  # this script's own polling is not someone else's
-            sharing.add(now - mark, busy_now - busy, own_now - own)
-            mark, busy, own = now, busy_now, own_now
-            sharing.save(job)
+            try:
+                now, busy_now = time.monotonic(), _busy_cpu_s()
+                own_now = _tree_cpu_s(process.pid, seen) + sum(os.times()[:4])
+                sharing.add(now - mark, busy_now - busy, own_now - own)
+                mark, busy, own = now, busy_now, own_now
+                sharing.save(job)
+            except OSError as error:  # a measurement must never end the runs
+                log(f"{job.name}: machine-sharing measurement failed: {error}")
 
         while process.poll() is None:
             time.sleep(10)

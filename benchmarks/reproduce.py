@@ -68,9 +68,11 @@ def main() -> None:
     config = cls.config_class.for_problem(args.problem, **overrides)
     variant = "authors-code-" if args.authors_deviations else ""
     name = ("" if args.agent == "hyper-morl" else f"{args.agent}-") + f"{variant}{args.problem}-seed{args.seed}"
-    out = Path(args.out or Path.home() / "morl-runs" / f"reproduce-{name}")
     if args.steps and args.steps != morl.get_problem(args.problem).paper_budget:
         name += f"-steps{args.steps}"  # a reduced budget: never a reproduction, never its name
+    # a reduced budget trains in its own directory (the paper budget's would refuse its total_steps);
+    # a --stop-at run shares the full run's, so that a larger N continues it
+    out = Path(args.out or Path.home() / "morl-runs" / f"reproduce-{name}")
     stop_at = args.stop_at
     if stop_at is not None:
         if stop_at <= 0:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
 
 # MuJoCo's offscreen rendering (the explorer's silhouette test, GIFs): EGL works headless, the
 # default (GLFW) needs a display. Set before mujoco is first imported.
-os.environ.setdefault("MUJOCO_GL", "egl")
+if sys.platform.startswith("linux"):  # elsewhere mujoco picks its platform's own
+    os.environ.setdefault("MUJOCO_GL", "egl")
 # The PPO update eagerly even where a test's budget would compile it (compiled_update="auto" at
 # >= 5 M steps, "on"): each new shape compiles for seconds; tests/test_ppo_gradient.py holds the
 # compiled gradient to the eager one.

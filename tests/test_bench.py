@@ -86,7 +86,8 @@ def test_a_tiny_bench_end_to_end_with_its_report_and_skip_on_rerun(tmp_path: Pat
     assert 'src="http' not in page and '.png"' not in page
     assert "hyper-morl & 2 &" in (out / "report.tex").read_text()  # and the tables as LaTeX
     for agent in ("hyper-morl", "conditioned-ppo"):  # each agent's best seed, to pick a trade-off by looking
-        explorer = out / "explorers" / f"MO-Hopper-v2-{agent}.html"
+        best = max((r for r in records if r["agent"] == agent), key=lambda r: r["metrics"]["hypervolume"])
+        explorer = out / "explorers" / f"MO-Hopper-v2-{agent}-seed{best['seed']}.html"
         assert explorer.stat().st_size > 10_000 and f"](explorers/{explorer.name})" in text
     assert [s.state for s in bench_status(out)] == ["finished"] * 4  # plan.json lists the four
     assert main(args) == 0  # the same bench again: nothing left to run

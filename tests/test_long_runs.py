@@ -17,7 +17,8 @@ from long_runs import parse_job
 ])  # fmt: skip
 def test_job_specs(spec: str, name: str, extra: list[str]) -> None:
     job = parse_job(spec)
-    assert job.name == name and job.extra == extra
+    assert job.name == name and job.extra == [*extra, "--out", str(job.run_dir)]
+    assert job.run_dir.name == name  # where reproduce.py trains it: the directory this script carries
 
 
 @pytest.mark.parametrize("spec", ["MO-Ant-v2", "MO-Ant-v2:x", "MO-Ant-v2:0:steps=-3", "MO-Ant-v2:0:pgmorl:authors-code",

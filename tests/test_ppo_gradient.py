@@ -87,7 +87,11 @@ def test_the_compiled_gradient_is_the_hand_gradient(monkeypatch: pytest.MonkeyPa
     theta = torch.stack([layout.initial(gen) for _ in range(3)]) + 0.05 * torch.randn(
         3, layout.num_params, generator=gen
     )
-    batch = minibatch(layout, theta, 3, 64, seed=5)
+    whole = minibatch(layout, theta, 3, 128, seed=5)
+    # as the update slices them: a mini-batch out of an epoch's shuffled tensors (offset, strided)
+    batch = MiniBatch(*(x[:, 32:96] for x in (whole.obs, whole.actions, whole.old_log_probs, whole.advantages,
+                                              whole.old_values, whole.returns)))  # fmt: skip
+    assert not batch.obs.is_contiguous() and batch.obs.storage_offset() > 0
     for per_policy in (False, True):
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("error")  # a failed compile warns and falls back: not here

@@ -125,8 +125,9 @@ class SB3MultiPolicy(Agent):
 
     def sb3_model(self, index: int) -> Any:
         """The Stable-Baselines3 model of member ``index`` on a fresh vector env, with its saved
-        state if any: SB3's own tools (``predict``, callbacks, ``save``) apply to it. The caller
-        closes its env (``model.get_env().close()``)."""
+        parameters, counters and normaliser if any (not a SAC replay buffer: that stays with the
+        run's own training): SB3's own tools (``predict``, callbacks, ``save``) apply to it. The
+        caller closes its env (``model.get_env().close()``)."""
         from stable_baselines3 import PPO, SAC
         from stable_baselines3.common.logger import Logger
         from stable_baselines3.common.vec_env import VecNormalize
@@ -164,9 +165,15 @@ class SB3MultiPolicy(Agent):
             if cfg.normalize:
                 _set_rms(env.obs_rms, member.counters["obs_rms"])
                 _set_rms(env.ret_rms, member.counters["ret_rms"])
-            if self._replay is not None:
-                _set_replay(model.replay_buffer, self._replay)
-                self._replay = None
+        return model
+
+    def _training_model(self, index: int) -> Any:
+        """:meth:`sb3_model` for training: a resumed run's member also gets the replay buffer its
+        checkpoint carried (once: it belongs to the member that was training when it was saved)."""
+        model = self.sb3_model(index)
+        if self._replay is not None and self.members[index] is not None:
+            _set_replay(model.replay_buffer, self._replay)
+            self._replay = None
         return model
 
     def _snapshot(self) -> None:
@@ -189,7 +196,7 @@ class SB3MultiPolicy(Agent):
         index = self.run.iteration // self.per_member
         if self._model_index != index:
             self._release()
-            self._model, self._model_index = self.sb3_model(index), index
+            self._model, self._model_index = self._training_model(index), index
         model = self._model
         before = model.num_timesteps
         model.learn(total_timesteps=self._steps_per_iteration(), reset_num_timesteps=False, progress_bar=False)

@@ -31,7 +31,7 @@ def explorer_links(problem: str, records: list[dict[str, Any]], out: str | os.Pa
     links, missing = [], []
     for agent, record in sorted(best.items()):
         run = Path(out) / "runs" / f"{agent}__{problem}__seed{record['seed']}"
-        page = Path(out) / FOLDER / f"{problem}-{agent}.html"
+        page = Path(out) / FOLDER / f"{problem}-{agent}-seed{record['seed']}.html"  # another best seed: another page
         checkpoint = run / "checkpoint.pt"
         try:
             page.parent.mkdir(exist_ok=True)

@@ -200,8 +200,9 @@ def _compiled_or_eager(*args: Any, **kwargs: Any) -> tuple[torch.Tensor, LossTer
     try:
         return _compiled[0](*args, **kwargs)
     except Exception as error:  # torch raises many kinds from its compiler and backends
+        result = ppo_loss_gradient(*args, **kwargs)  # an error of the inputs raises here again, compiling stays on
         _failed.append(f"{type(error).__name__}: {str(error)[:200]}")
         message = (f"torch.compile of the PPO update failed ({_failed[0]}); it runs eagerly, the same "
                    f"arithmetic, slower (set {EAGER_ENV}=1 to skip trying)")  # fmt: skip
         warnings.warn(message, UserWarning, stacklevel=2)
-        return ppo_loss_gradient(*args, **kwargs)
+        return result
