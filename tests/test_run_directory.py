@@ -201,6 +201,12 @@ def test_after_a_resume_logs_hold_each_iteration_once(tmp_path: Path) -> None:
     lost = SummaryWriter(str(tmp_path))
     lost.add_scalar("train/policy_loss", 9.0, global_step=at_checkpoint + 512)
     lost.close()
+    # In a real kill the lost event is in the killed process's file, named by an earlier second. In
+    # one process within one second, the files sort by a per-process writer counter, as text: a
+    # counter passing 9 -> 10 (the suite's earlier tests made writers) sorted the resumed run's file
+    # before the lost one, and TensorBoard, reading them in name order, took the lost step as a
+    # restart and dropped every later event (a flaky failure of this test). A new second, as in life.
+    time.sleep(1.05)
     (tmp_path / ".checkpoint.pt.abc123.tmp").write_bytes(b"half")
     resumed = small("conditioned-ppo").learn(out_dir=tmp_path, progress=False)
     steps = [row["step"] for row in map(json.loads, (tmp_path / "metrics.jsonl").read_text().splitlines())
