@@ -18,7 +18,7 @@ def check_actions(actions: Any, expected_shape: tuple[int, ...], problem: Proble
     array = np.asarray(actions, dtype=np.float64)
     if array.shape != expected_shape:
         raise ValueError(f"action has shape {array.shape}; {problem.name} expects shape {expected_shape}")
-    if not np.all(np.isfinite(array)):
+    if not np.isfinite(array).all():
         raise ValueError(f"action contains NaN or infinite entries ({array.tolist()}); expected finite values")
     return array
 

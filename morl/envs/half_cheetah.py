@@ -20,7 +20,7 @@ def objectives(
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     vx = forward_velocity(before, after, c)
     energy = sum_of_squares(ctrl)
-    rewards = np.stack([np.minimum(4.0, vx) + 1.0, 4.0 - energy + 1.0], axis=1)
+    rewards = np.column_stack([np.minimum(4.0, vx) + 1.0, 4.0 - energy + 1.0])
     return rewards, {"x_velocity": vx, "ctrl_sq_sum": energy}
 
 

@@ -13,7 +13,7 @@ MAX_ANGLE = np.deg2rad(90.0)
 
 
 def observation(s: State) -> np.ndarray:
-    return np.concatenate([s.qpos[:, 1:], np.clip(s.qvel, -10.0, 10.0)], axis=1)
+    return np.concatenate([s.qpos[:, 1:], np.minimum(np.maximum(s.qvel, -10.0), 10.0)], axis=1)
 
 
 def _terms(before: State, after: State, ctrl: np.ndarray, c: ModelConstants) -> dict[str, np.ndarray]:
@@ -29,7 +29,7 @@ def objectives_v2(
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     t = _terms(before, after, ctrl, c)
     common = 1.0 - 2e-4 * t["ctrl_sq_sum"]
-    rewards = np.stack([1.5 * t["x_velocity"] + common, 12.0 * (t["height"] - INITIAL_HEIGHT) + common], axis=1)
+    rewards = np.column_stack([1.5 * t["x_velocity"] + common, 12.0 * (t["height"] - INITIAL_HEIGHT) + common])
     return rewards, t
 
 
@@ -37,13 +37,12 @@ def objectives_v3(
     before: State, after: State, ctrl: np.ndarray, c: ModelConstants
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     t = _terms(before, after, ctrl, c)
-    rewards = np.stack(
+    rewards = np.column_stack(
         [
             1.5 * t["x_velocity"] + 1.0,
             12.0 * (t["height"] - INITIAL_HEIGHT) + 1.0,
             4.0 - t["ctrl_sq_sum"] + 1.0,
-        ],
-        axis=1,
+        ]
     )
     return rewards, t
 

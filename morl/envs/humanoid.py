@@ -41,7 +41,7 @@ def objectives(
     # The original read data.ctrl after mj_step, and MuJoCo 2.0 had clamped it to the control
     # range in place (no longer since 2.2.1): the energy term charges the clamped control.
     energy = sum_of_squares(np.clip(ctrl, c.ctrl_low, c.ctrl_high))
-    rewards = np.stack([1.25 * vx + 3.0, 3.0 - 4.0 * energy + 3.0], axis=1)
+    rewards = np.column_stack([1.25 * vx + 3.0, 3.0 - 4.0 * energy + 3.0])
     return rewards, {"x_velocity": vx, "ctrl_sq_sum": energy}
 
 

@@ -90,7 +90,7 @@ class Problem:
         problem clips; MuJoCo clamps the control itself otherwise)."""
         actions = np.asarray(actions, dtype=np.float64)
         if self.clip_actions:
-            return np.clip(actions, ctrl_low, ctrl_high)
+            return np.minimum(np.maximum(actions, ctrl_low), ctrl_high)  # np.clip's rule, half its overhead
         return actions.copy()
 
     def initial_state(self, model: mujoco.MjModel, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -123,7 +123,7 @@ class Problem:
 
 def sum_of_squares(ctrl: np.ndarray) -> np.ndarray:
     """Σ a² per batch row: the energy term of every problem."""
-    return np.sum(np.square(ctrl), axis=1)
+    return np.square(ctrl).sum(axis=1)  # the method: the same reduction without np.sum's wrapper
 
 
 def forward_velocity(before: State, after: State, constants: ModelConstants, index: int = 0) -> np.ndarray:

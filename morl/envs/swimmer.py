@@ -18,7 +18,7 @@ def objectives(
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     vx = forward_velocity(before, after, c)
     energy = sum_of_squares(ctrl)
-    return np.stack([vx, 0.3 - 0.15 * energy], axis=1), {"x_velocity": vx, "ctrl_sq_sum": energy}
+    return np.column_stack([vx, 0.3 - 0.15 * energy]), {"x_velocity": vx, "ctrl_sq_sum": energy}
 
 
 PROBLEM = Problem(

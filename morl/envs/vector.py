@@ -183,15 +183,21 @@ class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
             raise RuntimeError("call reset() before step()")
         actions = check_actions(actions, (self.num_envs, self._model.nu), self.problem)
         ctrl = self.problem.control(actions, self._ctrl_low, self._ctrl_high)
-        resetting = self._autoreset.copy()  # NEXT_STEP: envs whose episode ended on the last step
-        ctrl[resetting] = 0.0  # their action is ignored; the ended state is not driven further
+        # NEXT_STEP: envs whose episode ended on the last step (never any with same-step autoreset)
+        resetting = self._autoreset.copy() if self._autoreset.any() else None
+        if resetting is not None:
+            ctrl[resetting] = 0.0  # their action is ignored; the ended state is not driven further
         before = self._state.copy()
         self._buffers["ctrl"][:] = ctrl
         self._physics.run("step")
         obs, rewards64, terminated, terms = self.problem.transition(before, self._state, ctrl, self._constants)
         rewards = rewards64.astype(np.float32)
         info: dict[str, Any] = dict(terms)
-        if resetting.any():  # gymnasium's next-step autoreset: this step only resets them
+        if resetting is None:  # the usual step: every env stepped (whole-array updates, no masks)
+            self._elapsed += 1
+            self._returns += rewards
+            truncated = self._elapsed >= self.problem.max_episode_steps
+        else:  # gymnasium's next-step autoreset: this step only resets them
             self._reset_rows(resetting)
             obs[resetting] = self.problem.observation(self._state)[resetting]
             rewards[resetting] = 0.0
@@ -200,10 +206,10 @@ class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
                 term[resetting] = 0.0
             for name, value in self.problem.positions(self._state).items():
                 info[name][resetting] = value[resetting]  # where the reset put them
-        stepped = ~resetting
-        self._elapsed[stepped] += 1
-        self._returns[stepped] += rewards[stepped]
-        truncated = stepped & (self._elapsed >= self.problem.max_episode_steps)
+            stepped = ~resetting
+            self._elapsed[stepped] += 1
+            self._returns[stepped] += rewards[stepped]
+            truncated = stepped & (self._elapsed >= self.problem.max_episode_steps)
         done = terminated | truncated
         if self.autoreset_mode == AutoresetMode.NEXT_STEP:
             self._autoreset = done.copy()

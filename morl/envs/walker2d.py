@@ -10,7 +10,7 @@ from morl.envs.state import State
 
 
 def observation(s: State) -> np.ndarray:
-    return np.concatenate([s.qpos[:, 1:], np.clip(s.qvel, -10.0, 10.0)], axis=1)
+    return np.concatenate([s.qpos[:, 1:], np.minimum(np.maximum(s.qvel, -10.0), 10.0)], axis=1)
 
 
 def objectives(
@@ -18,7 +18,7 @@ def objectives(
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     vx = forward_velocity(before, after, c)
     energy = sum_of_squares(ctrl)
-    rewards = np.stack([vx + 1.0, 4.0 - energy + 1.0], axis=1)
+    rewards = np.column_stack([vx + 1.0, 4.0 - energy + 1.0])
     return rewards, {"x_velocity": vx, "ctrl_sq_sum": energy}
 
 
