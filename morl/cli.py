@@ -23,6 +23,8 @@ from morl.agents import load as load_agent
 from morl.envs.catalog import PROBLEM_IDS, get_problem
 from morl.envs.registration import make as make_env
 from morl.envs.vector import make_vec
+from morl.evaluation import run_episode
+from morl.preferences import parse_preference
 from morl.run_files import writable_directory
 from morl.versions import MORL_VERSION
 from morl.zoo import pretrained
@@ -251,7 +253,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     plot_front(result, out / "front.png")
     if result.returns.shape[1] == 2:
         plot_preference_curves(result, out / "preference_curves.png")
-    preference = _parse_preference(args.preference) if args.preference else [1.0 / agent.m] * agent.m
+    preference = [1.0 / agent.m] * agent.m
+    if args.preference:
+        preference = parse_preference(args.preference, name="--preference")
     policy = agent.policy_for(preference)
     policy.save(out / "policy.npz")
     from morl.explore import write_explorer
@@ -259,7 +263,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     write_explorer(agent, out / "explorer.html", seed=args.seed, preference=policy.preference.tolist(),
                    label=f"the demo's {agent.name} run")  # fmt: skip
     env = make_env(problem.id)
-    total = _episode(env, policy, seed=args.seed)
+    total = run_episode(env, policy, seed=args.seed)
     env.close()
     names = problem.objective_names
     print(f"sampled preference {np.round(policy.preference, 3).tolist()}: return [" +
@@ -346,7 +350,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         agent = model if model is not None else load_agent(path)
         if args.preference is None:
             raise ValueError("--preference is required to sample from a trained agent or a pretrained model")
-        policy = agent.policy_for(_parse_preference(args.preference))
+        policy = agent.policy_for(parse_preference(args.preference, name="--preference"))
     else:
         policy = PreferencePolicy.load(path)
         if args.preference is not None:
@@ -363,7 +367,8 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     returns: list[np.ndarray] = []
     frames: list[Any] = []
     for episode in range(args.episodes):
-        total = _episode(env, policy, seed=args.seed + episode, frames=frames if args.video and episode == 0 else None)
+        keep = (lambda: frames.append(env.render())) if args.video and episode == 0 else None
+        total = run_episode(env, policy, seed=args.seed + episode, observe=keep)
         returns.append(total)
         print(
             f"episode {episode}: return [" + ", ".join(f"{n}={v:.2f}" for n, v in zip(names, total, strict=True)) + "]"
@@ -386,7 +391,7 @@ def _cmd_explore(args: argparse.Namespace) -> int:
         raise ValueError("give --out FILE.html (a page that opens offline) or --serve (any preference on demand)")
     if args.port is not None and not args.serve:
         raise ValueError(f"--port {args.port}: a port is for --serve; --out writes a file")
-    preference = _parse_preference(args.preference) if args.preference else None
+    preference = parse_preference(args.preference, name="--preference") if args.preference else None
     if args.serve:
         serve(args.source, port=8000 if args.port is None else args.port, grid=args.grid, seed=args.seed,
               preference=preference,
@@ -396,28 +401,6 @@ def _cmd_explore(args: argparse.Namespace) -> int:
     path = write_explorer(args.source, args.out, grid=args.grid, seed=args.seed, preference=preference)
     print(f"explorer written to {path} ({path.stat().st_size / 2**20:.1f} MB); open it in a browser")
     return 0
-
-
-def _episode(env: Any, policy: Any, *, seed: int, frames: list[Any] | None = None) -> np.ndarray:
-    """One episode of ``policy`` (deterministic actions) from ``env.reset(seed=seed)``: its
-    undiscounted return vector; with ``frames``, each step's rendering is appended to it."""
-    obs, _ = env.reset(seed=seed)
-    total: np.ndarray | None = None
-    while True:
-        if frames is not None:
-            frames.append(env.render())
-        obs, reward, terminated, truncated, _ = env.step(policy.predict(obs, deterministic=True))
-        vector = np.asarray(reward, dtype=np.float64)
-        total = vector if total is None else total + vector
-        if terminated or truncated:
-            return total
-
-
-def _parse_preference(text: str) -> list[float]:
-    try:
-        return [float(x) for x in text.split(",")]
-    except ValueError:
-        raise ValueError(f"--preference {text!r} must be comma-separated numbers, e.g. 0.3,0.7") from None
 
 
 def _write_gif(frames: list[Any], path: str, fps: int) -> None:

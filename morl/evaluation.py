@@ -275,6 +275,25 @@ def _actions(result: Any) -> np.ndarray:
     return np.asarray(result[0] if isinstance(result, tuple) else result, dtype=np.float64)
 
 
+def run_episode(env: gym.Env[Any, Any], policy: Policy, *, seed: int,
+                observe: Callable[[], None] | None = None) -> np.ndarray:  # fmt: skip
+    """One episode of ``policy`` (deterministic actions) on a single env from
+    ``env.reset(seed=seed)`` to its end: the undiscounted return vector. ``observe`` is called
+    after the reset and after every step (to keep frames or poses of the whole episode)."""
+    obs, _ = env.reset(seed=seed)
+    if observe is not None:
+        observe()
+    total: np.ndarray | None = None
+    while True:
+        obs, reward, terminated, truncated, _ = env.step(policy.predict(obs, deterministic=True))
+        vector = np.asarray(reward, dtype=np.float64)
+        total = vector if total is None else total + vector
+        if observe is not None:
+            observe()
+        if terminated or truncated:
+            return total
+
+
 def evaluate_front(
     source: PolicySource,
     problem: str,

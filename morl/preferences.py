@@ -43,6 +43,16 @@ def validate_preference(preference: PreferenceLike, num_objectives: int, *, name
     return scaled / scaled.sum()
 
 
+def parse_preference(text: str, *, name: str = "preference") -> list[float]:
+    """The weights of a preference written as text, ``"0.3,0.7"`` (a command-line option, a URL
+    query): the numbers only; :func:`validate_preference` checks them against a problem. Raises
+    ValueError naming ``name`` and the text when an entry is not a number."""
+    try:
+        return [float(x) for x in text.split(",")]
+    except ValueError:
+        raise ValueError(f"{name} {text!r} must be comma-separated numbers, e.g. 0.3,0.7") from None
+
+
 # The papers' evaluation sets: 200 evenly spaced preferences for m=2, 406 (27 splits) for m=3.
 PAPER_EVALUATION_SPLITS = {2: 199, 3: 27}
 

@@ -13,7 +13,7 @@ import torch
 
 import morl
 import tests.toy_mo_env  # noqa: F401  (registers test/ToyMO-v0)
-from morl.evaluation import FrontResult, default_utility_weights, evaluate_front, pdmorl_preferences
+from morl.evaluation import FrontResult, default_utility_weights, evaluate_front, pdmorl_preferences, run_episode
 from morl.pareto import FrontMetrics, hypervolume, non_dominated, sparsity
 
 
@@ -52,6 +52,34 @@ def test_returns_match_single_env_rollouts() -> None:
     expected = FrontMetrics(ref_point=(0.0, 0.0), weights=morl.evaluation.default_utility_weights(2))
     assert result.metrics == expected(result.returns)
     np.testing.assert_array_equal(result.front_indices, expected.front(result.returns))
+
+
+class ConstantPolicy:
+    """One action for every observation (a single env's ``predict``)."""
+
+    def __init__(self, action: np.ndarray) -> None:
+        self.action, self.calls = action, 0
+
+    def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        self.calls += 1
+        return self.action
+
+
+def test_run_episode_observes_the_reset_and_every_step() -> None:
+    """The one-episode helper of ``morl sample`` and the explorer: the return of a plain loop, and
+    ``observe`` after the reset and after each step, the last included (a GIF or a pose track of
+    the whole episode)."""
+    env = gym.make("morl/MO-Hopper-v2")
+    action = np.full(3, 0.5)
+    expected = manual_return("morl/MO-Hopper-v2", np.array([0.75, 0.25]), seed=4)  # FixedPolicy: 2·0.75 − 1
+    heights: list[float] = []
+    policy = ConstantPolicy(action)
+    total = run_episode(env, policy, seed=4, observe=lambda: heights.append(float(env.unwrapped.data.qpos[1])))
+    env.close()
+    np.testing.assert_array_equal(total, expected)
+    assert len(heights) == policy.calls + 1  # one observation per step, and the reset's
+    assert 1 < policy.calls < 1000  # a constant torque topples the hopper
+    assert heights[0] == pytest.approx(1.25, abs=0.01)  # the reset's pose came first
 
 
 def test_discount_and_steps_counted() -> None:

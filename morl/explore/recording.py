@@ -18,6 +18,7 @@ import numpy as np
 
 from morl.envs.catalog import get_problem
 from morl.envs.registration import make
+from morl.evaluation import run_episode
 from morl.pareto import non_dominated
 from morl.preferences import simplex_grid, validate_preference
 
@@ -126,15 +127,9 @@ def record_episode(env: Any, policy: Any, seed: int) -> Episode:
     """Run ``policy`` (deterministic actions) from ``env.reset(seed=seed)`` to the episode's end,
     keeping ``qpos`` after every step."""
     data = env.unwrapped.data
-    obs, _ = env.reset(seed=seed)
-    poses = [data.qpos.astype(np.float32)]
-    total = np.zeros(len(policy.preference))
-    while True:
-        obs, reward, terminated, truncated, _ = env.step(policy.predict(obs, deterministic=True))
-        total += np.asarray(reward, dtype=np.float64)
-        poses.append(data.qpos.astype(np.float32))
-        if terminated or truncated:
-            return Episode(np.asarray(policy.preference, dtype=np.float64), total, np.stack(poses))
+    poses: list[np.ndarray] = []
+    total = run_episode(env, policy, seed=seed, observe=lambda: poses.append(data.qpos.astype(np.float32)))
+    return Episode(np.asarray(policy.preference, dtype=np.float64), total, np.stack(poses))
 
 
 def preference_grid(m: int, points: int) -> np.ndarray:

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlparse
 
 from morl.envs.registration import make
 from morl.explore.recording import PolicySource, record_episode
-from morl.preferences import validate_preference
+from morl.preferences import parse_preference, validate_preference
 
 HOST = "127.0.0.1"
 
@@ -51,11 +51,7 @@ class ExplorerServer(HTTPServer):
         values = parse_qs(query).get("preference")
         if not values:
             raise ValueError("missing parameter 'preference' (e.g. ?preference=0.3,0.7)")
-        try:
-            preference = [float(x) for x in values[0].split(",")]
-        except ValueError:
-            raise ValueError(f"preference {values[0]!r} must be comma-separated numbers, e.g. 0.3,0.7") from None
-        weights = validate_preference(preference, self.source.m)
+        weights = validate_preference(parse_preference(values[0]), self.source.m)
         return record_episode(self.env, self.source.policy_for(weights), self.seed).to_dict()
 
     def server_close(self) -> None:
