@@ -115,3 +115,32 @@ def test_demo_main_job_on_a_small_budget(tmp_path, capsys) -> None:
     # running it again resumes the finished run instead of training anew
     assert main(["demo", "--steps", "12000", "--out", str(out), "--quiet", "--problem", "MO-Swimmer-v2"]) == 0
     assert "resuming from" in capsys.readouterr().out
+
+
+def test_sample_video_renders_every_other_step_of_episode_zero(tmp_path, capsys) -> None:
+    """``--video``: a GIF of episode 0 from the reset to its last step at every second step (only
+    those are rendered), 320 × 240, and the same printed return as without it. A fresh agent's
+    policy topples the hopper within a few dozen steps, which keeps the software rendering short."""
+    import gymnasium as gym
+    from PIL import Image
+
+    from morl.agents import get_agent
+    from morl.evaluation import run_episode
+
+    cls = get_agent("hyper-morl")
+    policy = cls("MO-Hopper-v2", cls.config_class.for_problem("MO-Hopper-v2")).policy_for([0.5, 0.5])
+    path = tmp_path / "policy.npz"
+    policy.save(path)
+    env = gym.make("morl/MO-Hopper-v2")
+    calls = []
+    run_episode(env, policy, seed=0, observe=lambda: calls.append(1))
+    env.close()
+    assert len(calls) < 200
+    assert main(["sample", str(path)]) == 0
+    plain = capsys.readouterr().out
+    video = tmp_path / "episode.gif"
+    assert main(["sample", str(path), "--video", str(video)]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == plain.splitlines()[1]  # "episode 0: return [...]"
+    with Image.open(video) as gif:
+        assert gif.size == (320, 240)
+        assert gif.n_frames == (len(calls) + 1) // 2  # observations 0, 2, 4, ... of reset + steps
