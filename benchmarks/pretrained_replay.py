@@ -12,8 +12,17 @@ moves between two machines' arithmetic.
    and once with :mod:`morl.portable_math` (what it does now); the record gives, per arithmetic,
    the largest change of any preference's return and of the hypervolume against the first setting.
 
+3. **The other instruction set** (``--other-isa``): MuJoCo's own arithmetic differs between CPUs
+   with and without AVX-512 (google-deepmind/mujoco#2659; NumPy's dispatch and the portable actor
+   are not the cause: they are switched off or fixed in 2.), so the recorded preferences' returns
+   replayed on a machine of the other kind can differ on contact-rich robots (MO-Humanoid-v2:
+   one of three preferences, 24 %). Run on such a machine, this adds that machine's replay of
+   every shipped model to the physics record (``other_isa``), and ``tests/test_zoo.py`` holds
+   each kind of machine to its own replay.
+
 Usage: python benchmarks/pretrained_replay.py [--problems MO-Ant-v2,...] [--out FILE]
        python benchmarks/pretrained_replay.py --kernels MO-Ant-v2 [--out FILE]
+       python benchmarks/pretrained_replay.py --other-isa [--out FILE]
 """
 
 from __future__ import annotations
@@ -148,6 +157,47 @@ def physics(problems: list[str]) -> dict[str, Any]:
     return rows
 
 
+def has_avx512(machine_record: dict[str, Any]) -> bool:
+    """Whether a record's machine had AVX-512 (the instruction set MuJoCo's results depend on)."""
+    return "avx512f" in machine_record.get("simd", [])
+
+
+def replayed(model: PretrainedParetoSet, record: dict[str, Any]) -> tuple[list[list[float]], list[list[float]]]:
+    """The preferences a shipped model's replay runs and the returns recorded for them: the export's
+    own for a model of today's definition, the physics record's replay under today's definition for
+    an older one (what ``tests/test_zoo.py`` checks)."""
+    if model.definition_mismatch() is None:
+        recorded = model.provenance["recorded"]
+        return recorded["preferences"], recorded["returns"]
+    row = record["problems"][model.problem.name]
+    if row["replayed_on"] != morl.fingerprint(model.problem_id):
+        raise SystemExit(f"{model.problem_id}: the definition changed since the record; rerun the physics replay")
+    return row["recorded_preferences"], row["returns_today"]
+
+
+def other_isa(record: dict[str, Any]) -> dict[str, Any]:
+    """This machine's replay of every problem of ``record`` (a physics record made on a machine of
+    the other kind): the returns of the recorded preferences, and whether they equal the record's."""
+    here = machine()
+    if has_avx512(here) == has_avx512(record["machine"]):
+        raise SystemExit(f"this machine {'has' if has_avx512(here) else 'lacks'} AVX-512 as the record's did: "
+                         "its replay is the record's own; run --other-isa on a machine of the other kind")  # fmt: skip
+    produced_by = versions()
+    rows: dict[str, Any] = {}
+    for problem in available():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the record names the definitions
+            model = morl.pretrained(problem)
+        preferences, expected = replayed(model, record)
+        returns = model.evaluate(np.asarray(preferences)).returns
+        rows[problem] = {"preferences": preferences, "returns_today": returns.tolist(),
+                         "same_as_recorded": bool(np.array_equal(returns, np.asarray(expected)))}  # fmt: skip
+        print(f"{problem:20s} same as the record's machine: {rows[problem]['same_as_recorded']}", flush=True)
+    return {"avx512": has_avx512(here), "machine": here, "git_commit": produced_by.get("git_commit"),
+            "versions": produced_by, "command": "python benchmarks/pretrained_replay.py " + " ".join(sys.argv[1:]),
+            "problems": rows}  # fmt: skip
+
+
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--child":
         _child(sys.argv[2], sys.argv[3])
@@ -155,8 +205,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--problems", default=",".join(available()), help="comma-separated (default: all shipped)")
     parser.add_argument("--kernels", metavar="PROBLEM", help="measure one model across kernel settings instead")
+    parser.add_argument(
+        "--other-isa",
+        action="store_true",
+        help="add this machine's replay to the physics record made on a machine of the other kind",
+    )
     parser.add_argument("--out", help="JSON record (default benchmarks/results/pretrained_replay[_kernels].json)")
     args = parser.parse_args()
+    if args.other_isa:
+        path = Path(args.out) if args.out else RESULTS / "pretrained_replay.json"
+        record = json.loads(path.read_text())
+        record["other_isa"] = other_isa(record)
+        path.write_text(json.dumps(record, indent=1) + "\n")
+        print(f"wrote {path}")
+        return
     produced_by = versions()
     record: dict[str, Any] = {"git_commit": produced_by.get("git_commit"), "versions": produced_by,
                               "command": "python benchmarks/pretrained_replay.py " + " ".join(sys.argv[1:]),

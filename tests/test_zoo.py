@@ -12,11 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pretrained_replay import has_avx512, replayed
 
 import morl
 import morl.zoo
 from morl.agents.hyper_morl.agent import HyperMORL
 from morl.agents.hyper_morl.config import HyperMORLConfig
+from morl.versions import machine
 from morl.zoo import DATA, MODEL_HV_TOLERANCE, PretrainedParetoSet, available
 
 SHIPPED = available()
@@ -56,21 +58,27 @@ def test_each_shipped_model_replays_the_returns_recorded_for_this_definition(nam
     that ``benchmarks/pretrained_replay.py`` recorded under today's definition.
 
     The actor runs in fixed-order IEEE arithmetic (morl.portable_math) and resets are seeded, so the
-    returns come back to the last bits on any machine running this mujoco: the check is tight,
-    because a last-bit difference grows into a different gait on the contact-rich robots rather than
-    into a small error that a tolerance could absorb."""
+    returns come back to the last bits on any machine running this mujoco with the same instruction
+    set: the check is tight, because a last-bit difference grows into a different gait on the
+    contact-rich robots rather than into a small error that a tolerance could absorb. MuJoCo's own
+    arithmetic differs with and without AVX-512 (mujoco#2659: one of Humanoid's three recorded
+    preferences moves by 24 %), so a machine of the other kind than the record's is held to the
+    record's ``other_isa`` replay, made on such a machine."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = morl.pretrained(name)
     today = morl.fingerprint(name)
+    record = json.loads(REPLAY.read_text())
     if model.definition_mismatch() is None:
         assert not caught
-        preferences, expected = model.provenance["recorded"]["preferences"], model.provenance["recorded"]["returns"]
     else:
         assert len(caught) == 1 and today in str(caught[0].message) and "before fingerprints" in str(caught[0].message)
-        replay = json.loads(REPLAY.read_text())["problems"][name]
-        assert replay["replayed_on"] == today, "rerun benchmarks/pretrained_replay.py: the definition changed"
-        preferences, expected = replay["recorded_preferences"], replay["returns_today"]
+        assert record["problems"][name]["replayed_on"] == today, "rerun benchmarks/pretrained_replay.py"
+    preferences, expected = replayed(model, record)
+    other = record.get("other_isa")
+    if other is not None and has_avx512(machine()) == other["avx512"] != has_avx512(record["machine"]):
+        assert other["problems"][name]["preferences"] == preferences
+        expected = other["problems"][name]["returns_today"]
     result = model.evaluate(np.asarray(preferences))
     np.testing.assert_allclose(result.returns, expected, rtol=1e-9, atol=1e-9)
     provenance = model.provenance
