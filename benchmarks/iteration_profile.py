@@ -29,7 +29,6 @@ import argparse
 import itertools
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -39,7 +38,6 @@ from typing import Any
 
 import mujoco
 import numpy as np
-import torch
 
 import morl
 import morl.agents.hyper_morl.agent as hyper_module
@@ -51,7 +49,7 @@ from morl.versions import versions
 
 sys.path.insert(0, str(Path(__file__).parent))
 from env_throughput import time_raw
-from train_throughput import sb3_rate
+from train_throughput import machine_line, sb3_rate
 
 PROBLEM = "MO-HalfCheetah-v2"
 SHORT_RUN = 200_000
@@ -154,9 +152,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=3, help="timed iterations per stage (median kept)")
     parser.add_argument("--out", help="also write the results as JSON")
     args = parser.parse_args()
-    threads = torch.get_num_threads()
-    header = (f"morl {morl.__version__}, mujoco {mujoco.__version__}, torch {torch.__version__} ({threads} threads), "
-              f"python {platform.python_version()}, {os.cpu_count()} cores")  # fmt: skip
+    header = machine_line()
     print(header)
     produced_by = versions()
     split = iteration_split(args.iterations)

@@ -183,16 +183,20 @@ def sb3_td3_rate(iterations: int, steps: int = 1000) -> float:
     return best
 
 
+def machine_line() -> str:
+    """The versions and the machine a timing ran on, as the first line of its output."""
+    threads = torch.get_num_threads()
+    return (f"morl {morl.__version__}, mujoco {mujoco.__version__}, torch {torch.__version__} ({threads} threads), "
+            f"python {platform.python_version()}, {os.cpu_count()} cores")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--iterations", type=int, default=4, help="timed iterations per measurement (best kept)")
     parser.add_argument("--out", help="also write the results as JSON")
     args = parser.parse_args()
     threads = torch.get_num_threads()
-    header = (
-        f"morl {morl.__version__}, mujoco {mujoco.__version__}, torch {torch.__version__} ({threads} threads), "
-        f"python {platform.python_version()}, {os.cpu_count()} cores"
-    )
+    header = machine_line()
     print(header)
     produced_by = versions()  # the commit as the run starts
     hyper = agent_rates("hyper-morl", args.iterations, kind=lambda a: a.phase, kinds=("warmup", "psl"),
