@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 import morl
-from morl.versions import versions
+from morl.versions import machine, versions
 from morl.zoo import DATA, MODEL_HV_TOLERANCE, PretrainedParetoSet
 
 RECORDED = {2: [[1.0, 0.0], [0.5, 0.5], [0.2, 0.8]], 3: [[1.0, 0.0, 0.0], [0.4, 0.3, 0.3], [0.1, 0.2, 0.7]]}
@@ -78,8 +78,10 @@ def main() -> None:
     front = model.evaluate()
     preferences = np.asarray(RECORDED[model.m])
     provenance["hypervolume_of_the_model"] = front.metrics.hypervolume
-    provenance["recorded"] = {"preferences": preferences.tolist(),
-                              "returns": model.evaluate(preferences).returns.tolist()}  # fmt: skip
+    # The machine is part of what the returns are: MuJoCo's arithmetic differs with and without
+    # AVX-512, and tests/test_zoo.py holds each kind of machine to a replay made on its kind.
+    returns = model.evaluate(preferences).returns
+    provenance["recorded"] = {"preferences": preferences.tolist(), "returns": returns.tolist(), "machine": machine()}
     model.provenance = provenance
     check(model, provenance)
     DATA.mkdir(parents=True, exist_ok=True)
