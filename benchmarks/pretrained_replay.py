@@ -12,22 +12,24 @@ moves between two machines' arithmetic.
    and once with :mod:`morl.portable_math` (what it does now); the record gives, per arithmetic,
    the largest change of any preference's return and of the hypervolume against the first setting.
 
-3. **The other instruction set** (``--other-isa``): MuJoCo's own arithmetic differs between CPUs
-   with and without AVX-512 (google-deepmind/mujoco#2659; NumPy's dispatch and the portable actor
-   are not the cause: they are switched off or fixed in 2.), so the recorded preferences' returns
-   replayed on a machine of the other kind can differ on contact-rich robots (MO-Humanoid-v2:
-   one of three preferences, 24 %). Run on such a machine, this adds that machine's replay of
-   every shipped model to the physics record (``other_isa``), and ``tests/test_zoo.py`` holds
-   each kind of machine to its own replay.
+3. **This kind of machine's replay** (``--isa-replay``): MuJoCo's own arithmetic differs between
+   CPUs with and without AVX-512 (google-deepmind/mujoco#2659; the evaluation actor is portable and
+   NumPy's dispatch was ruled out in 2.), so a model's recorded returns replayed on a machine of
+   the other kind can differ on contact-rich robots (MO-Humanoid-v2: one of three preferences,
+   24 %). This replays every shipped model's recorded preferences on this machine and files them
+   in the physics record under ``replays_by_isa[kind]``, each with the model file's SHA-256;
+   ``tests/test_zoo.py`` holds a machine whose kind differs from where a model's returns were
+   recorded to the replay filed for its kind (and skips, naming this command, where none is).
 
 Usage: python benchmarks/pretrained_replay.py [--problems MO-Ant-v2,...] [--out FILE]
        python benchmarks/pretrained_replay.py --kernels MO-Ant-v2 [--out FILE]
-       python benchmarks/pretrained_replay.py --other-isa [--out FILE]
+       python benchmarks/pretrained_replay.py --isa-replay [--out FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -41,7 +43,7 @@ import numpy as np
 
 import morl
 from morl.versions import machine, versions
-from morl.zoo import PretrainedParetoSet, available
+from morl.zoo import DATA, PretrainedParetoSet, available
 
 RESULTS = Path(__file__).parent / "results"
 # The kernel settings compared: the machine image's own, another OpenBLAS family, no AVX-512 in NumPy.
@@ -157,45 +159,49 @@ def physics(problems: list[str]) -> dict[str, Any]:
     return rows
 
 
-def has_avx512(machine_record: dict[str, Any]) -> bool:
-    """Whether a record's machine had AVX-512 (the instruction set MuJoCo's results depend on)."""
-    return "avx512f" in machine_record.get("simd", [])
+def isa_kind(machine_record: dict[str, Any]) -> str:
+    """The kind of a record's machine as far as MuJoCo's arithmetic goes: with or without AVX-512."""
+    return "avx512" if "avx512f" in machine_record.get("simd", []) else "without_avx512"
 
 
-def replayed(model: PretrainedParetoSet, record: dict[str, Any]) -> tuple[list[list[float]], list[list[float]]]:
-    """The preferences a shipped model's replay runs and the returns recorded for them: the export's
-    own for a model of today's definition, the physics record's replay under today's definition for
-    an older one (what ``tests/test_zoo.py`` checks)."""
+def replayed(model: PretrainedParetoSet, record: dict[str, Any]) -> tuple[list[list[float]], list[list[float]], str]:
+    """The preferences a shipped model's replay runs, the returns recorded for them and the kind of
+    machine that recorded them (:func:`isa_kind`; "unknown" for an export that did not name its
+    machine): the export's own for a model of today's definition, the physics record's replay
+    under today's definition for an older one."""
     if model.definition_mismatch() is None:
         recorded = model.provenance["recorded"]
-        return recorded["preferences"], recorded["returns"]
+        kind = isa_kind(recorded["machine"]) if "machine" in recorded else "unknown"
+        return recorded["preferences"], recorded["returns"], kind
     row = record["problems"][model.problem.name]
     if row["replayed_on"] != morl.fingerprint(model.problem_id):
         raise SystemExit(f"{model.problem_id}: the definition changed since the record; rerun the physics replay")
-    return row["recorded_preferences"], row["returns_today"]
+    return row["recorded_preferences"], row["returns_today"], isa_kind(record["machine"])
 
 
-def other_isa(record: dict[str, Any]) -> dict[str, Any]:
-    """This machine's replay of every problem of ``record`` (a physics record made on a machine of
-    the other kind): the returns of the recorded preferences, and whether they equal the record's."""
+def model_sha256(problem: str) -> str:
+    """The shipped model file's SHA-256: a replay filed for a kind of machine belongs to one file."""
+    return hashlib.sha256((DATA / f"{morl.get_problem(problem).name}.npz").read_bytes()).hexdigest()
+
+
+def isa_replay(record: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """This machine's kind and its replay of every shipped model's recorded preferences."""
     here = machine()
-    if has_avx512(here) == has_avx512(record["machine"]):
-        raise SystemExit(f"this machine {'has' if has_avx512(here) else 'lacks'} AVX-512 as the record's did: "
-                         "its replay is the record's own; run --other-isa on a machine of the other kind")  # fmt: skip
     produced_by = versions()
     rows: dict[str, Any] = {}
     for problem in available():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the record names the definitions
             model = morl.pretrained(problem)
-        preferences, expected = replayed(model, record)
+        preferences, expected, kind = replayed(model, record)
         returns = model.evaluate(np.asarray(preferences)).returns
-        rows[problem] = {"preferences": preferences, "returns_today": returns.tolist(),
+        rows[problem] = {"model_sha256": model_sha256(problem), "preferences": preferences,
+                         "returns_today": returns.tolist(), "recorded_on": kind,
                          "same_as_recorded": bool(np.array_equal(returns, np.asarray(expected)))}  # fmt: skip
-        print(f"{problem:20s} same as the record's machine: {rows[problem]['same_as_recorded']}", flush=True)
-    return {"avx512": has_avx512(here), "machine": here, "git_commit": produced_by.get("git_commit"),
-            "versions": produced_by, "command": "python benchmarks/pretrained_replay.py " + " ".join(sys.argv[1:]),
-            "problems": rows}  # fmt: skip
+        print(f"{problem:20s} recorded on {kind}: the same here {rows[problem]['same_as_recorded']}", flush=True)
+    return isa_kind(here), {"machine": here, "git_commit": produced_by.get("git_commit"), "versions": produced_by,
+                            "command": "python benchmarks/pretrained_replay.py " + " ".join(sys.argv[1:]),
+                            "problems": rows}  # fmt: skip
 
 
 def main() -> None:
@@ -205,17 +211,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--problems", default=",".join(available()), help="comma-separated (default: all shipped)")
     parser.add_argument("--kernels", metavar="PROBLEM", help="measure one model across kernel settings instead")
-    parser.add_argument(
-        "--other-isa",
-        action="store_true",
-        help="add this machine's replay to the physics record made on a machine of the other kind",
-    )
+    parser.add_argument("--isa-replay", action="store_true",
+                        help="file this machine's replay of the shipped models under its kind of CPU")  # fmt: skip
     parser.add_argument("--out", help="JSON record (default benchmarks/results/pretrained_replay[_kernels].json)")
     args = parser.parse_args()
-    if args.other_isa:
+    if args.isa_replay:
         path = Path(args.out) if args.out else RESULTS / "pretrained_replay.json"
         record = json.loads(path.read_text())
-        record["other_isa"] = other_isa(record)
+        kind, replay = isa_replay(record)
+        record.setdefault("replays_by_isa", {})[kind] = replay
         path.write_text(json.dumps(record, indent=1) + "\n")
         print(f"wrote {path}")
         return
