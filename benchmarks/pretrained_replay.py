@@ -160,8 +160,12 @@ def physics(problems: list[str]) -> dict[str, Any]:
 
 
 def isa_kind(machine_record: dict[str, Any]) -> str:
-    """The kind of a record's machine as far as MuJoCo's arithmetic goes: with or without AVX-512."""
-    return "avx512" if "avx512f" in machine_record.get("simd", []) else "without_avx512"
+    """The kind of a record's machine as far as MuJoCo's arithmetic goes: an x86 CPU with or
+    without AVX-512, or "unknown" where its features were not read (not x86, no /proc/cpuinfo)."""
+    simd = machine_record.get("simd", [])
+    if not simd:
+        return "unknown"
+    return "avx512" if "avx512f" in simd else "without_avx512"
 
 
 def replayed(model: PretrainedParetoSet, record: dict[str, Any]) -> tuple[list[list[float]], list[list[float]], str]:
@@ -187,6 +191,8 @@ def model_sha256(problem: str) -> str:
 def isa_replay(record: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """This machine's kind and its replay of every shipped model's recorded preferences."""
     here = machine()
+    if isa_kind(here) == "unknown":
+        raise SystemExit("this machine's CPU features are unknown (not x86, or no /proc/cpuinfo): nothing to file")
     produced_by = versions()
     rows: dict[str, Any] = {}
     for problem in available():
@@ -195,7 +201,8 @@ def isa_replay(record: dict[str, Any]) -> tuple[str, dict[str, Any]]:
             model = morl.pretrained(problem)
         preferences, expected, kind = replayed(model, record)
         returns = model.evaluate(np.asarray(preferences)).returns
-        rows[problem] = {"model_sha256": model_sha256(problem), "preferences": preferences,
+        rows[problem] = {"model_sha256": model_sha256(problem), "replayed_on": morl.fingerprint(problem),
+                         "preferences": preferences,
                          "returns_today": returns.tolist(), "recorded_on": kind,
                          "same_as_recorded": bool(np.array_equal(returns, np.asarray(expected)))}  # fmt: skip
         print(f"{problem:20s} recorded on {kind}: the same here {rows[problem]['same_as_recorded']}", flush=True)
@@ -242,6 +249,8 @@ def main() -> None:
         record["problems"] = physics(problems)
         default = RESULTS / "pretrained_replay.json"
     out = Path(args.out) if args.out else default
+    if "problems" in record and out.exists():  # machines' replays filed before stay (by file hash and definition)
+        record["replays_by_isa"] = json.loads(out.read_text()).get("replays_by_isa", {})
     out.write_text(json.dumps(record, indent=1) + "\n")
     print(f"wrote {out}")
 

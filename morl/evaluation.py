@@ -287,7 +287,7 @@ def run_episode(env: gym.Env[Any, Any], policy: Policy, *, seed: int,
     while True:
         obs, reward, terminated, truncated, _ = env.step(policy.predict(obs, deterministic=True))
         vector = np.asarray(reward, dtype=np.float64)
-        total = vector if total is None else total + vector
+        total = vector.copy() if total is None else total + vector
         if observe is not None:
             observe()
         if terminated or truncated:

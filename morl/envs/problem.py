@@ -90,7 +90,7 @@ class Problem:
         problem clips; MuJoCo clamps the control itself otherwise)."""
         actions = np.asarray(actions, dtype=np.float64)
         if self.clip_actions:
-            return np.minimum(np.maximum(actions, ctrl_low), ctrl_high)  # np.clip's rule, half its overhead
+            return np.minimum(np.maximum(actions, ctrl_low), ctrl_high)  # np.clip's values, half its overhead
         return actions.copy()
 
     def initial_state(self, model: mujoco.MjModel, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

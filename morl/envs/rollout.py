@@ -128,7 +128,7 @@ def actor_inputs(raw: np.ndarray, mean: np.ndarray, std: np.ndarray, clip: float
     """Rows of raw observations as the actor sees them: ``clip((o - mean) / std, ±clip)``,
     followed by the row's preference when conditioned (float64; the caller casts). One definition
     for the rollout and for the caller's later value pass over the same observations."""
-    x = np.minimum(np.maximum((raw - mean) / std, -clip), clip)  # np.clip's rule, half its overhead
+    x = np.minimum(np.maximum((raw - mean) / std, -clip), clip)  # np.clip's values (nonzero bounds), half its overhead
     return x if preferences is None else np.concatenate([x, preferences], axis=1)
 
 
