@@ -6,9 +6,10 @@ In one run on this machine, with the authors' settings and the compiled update:
 * **iterations**: each warm-up iteration (1 policy × 4 envs × 2048 steps) and Pareto-set-learning
   iteration (6 × 4 × 2048) split into collection (the rollout engine's rollout plus GAE, the
   normaliser updates and the batched value pass: ``Collector.collect``) and the PPO update
-  (``ppo_update``: 10 epochs × 32 mini-batches), as seconds per env step; the median of
-  ``--iterations`` timed iterations of each kind (the first is not timed: it starts processes and
-  compiles);
+  (``ppo_update``: 10 epochs × 32 mini-batches), as seconds per env step; the median of the
+  timed iterations of each kind: ``--iterations`` of PSL, and all of the warm-up's (4: the run is
+  planned at 2 M steps with a 2 % warm-up to reach PSL soon); the first of each kind is not
+  timed (it starts processes and compiles);
 * **engine steps**: one process of the rollout engine running 2 envs (a warm-up process) and 12
   envs (a PSL process) for 2048 steps, against the same process stepping the same simulations
   with nothing but ``mj_step`` (the physics alone): the rest is the per-step Python of the
@@ -171,7 +172,7 @@ def main() -> None:
         / ((plan["training_env_steps"] + plan["evaluation_env_steps_at_most"]) / raw)
         / sb3,
     }
-    print(f"{PROBLEM}, authors' settings, compiled update: µs per env step (median of {args.iterations})")
+    print(f"{PROBLEM}, authors' settings, compiled update: µs per env step (medians of timed iterations)")
     for stage, parts in split.items():
         total = parts["collect"] + parts["update"]
         print(f"  {stage:7s} collection {parts['collect'] * 1e6:6.1f}   update {parts['update'] * 1e6:6.1f}   "
