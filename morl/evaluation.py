@@ -279,13 +279,14 @@ def run_episode(env: gym.Env[Any, Any], policy: Policy, *, seed: int,
                 observe: Callable[[], None] | None = None) -> np.ndarray:  # fmt: skip
     """One episode of ``policy`` (deterministic actions) on a single env from
     ``env.reset(seed=seed)`` to its end: the undiscounted return vector. ``observe`` is called
-    after the reset and after every step (to keep frames or poses of the whole episode)."""
+    after the reset and after every step (to keep frames or poses of the whole episode). A policy
+    may return the action alone or Stable-Baselines3's ``(action, state)``."""
     obs, _ = env.reset(seed=seed)
     if observe is not None:
         observe()
     total: np.ndarray | None = None
     while True:
-        obs, reward, terminated, truncated, _ = env.step(policy.predict(obs, deterministic=True))
+        obs, reward, terminated, truncated, _ = env.step(_actions(policy.predict(obs, deterministic=True)))
         vector = np.asarray(reward, dtype=np.float64)
         total = vector.copy() if total is None else total + vector
         if observe is not None:

@@ -60,9 +60,9 @@ class ConstantPolicy:
     def __init__(self, action: np.ndarray) -> None:
         self.action, self.calls = action, 0
 
-    def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+    def predict(self, obs: np.ndarray, deterministic: bool = True) -> tuple[np.ndarray, None]:
         self.calls += 1
-        return self.action
+        return self.action, None  # Stable-Baselines3's shape of an answer
 
 
 def test_run_episode_observes_the_reset_and_every_step() -> None:
