@@ -15,19 +15,17 @@ config is refused, naming the fields that differ.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import time
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
-import torch
 
 from morl.agents.checkpoint import (
     CHECKPOINT,
@@ -38,6 +36,7 @@ from morl.agents.checkpoint import (
     save_checkpoint,
 )
 from morl.agents.settings import AgentConfig
+from morl.agents.threads import torch_threads
 from morl.envs.catalog import get_problem
 from morl.envs.registration import make as make_env
 from morl.evaluation import PDMORL_PROTOCOL, FrontResult, PolicySource, evaluate_front
@@ -76,18 +75,6 @@ class Iteration:
 def update_threads(config: AgentConfig) -> int:
     """The torch threads of an update: the config's ``update_threads``, 0 meaning all cores."""
     return config.update_threads or os.cpu_count() or 1
-
-
-@contextlib.contextmanager
-def torch_threads(count: int) -> Iterator[None]:
-    """Run with ``count`` torch threads (0: leave torch's setting), restored afterwards."""
-    before = torch.get_num_threads()
-    if count:
-        torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 class Agent(ABC):

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from morl.agents.base import Agent, Iteration, torch_threads, update_threads
+from morl.agents.base import Agent, Iteration, update_threads
 from morl.agents.ppo.core import (
     Collector,
     CollectorSlot,
@@ -32,6 +32,7 @@ from morl.agents.ppo.core import (
 )
 from morl.agents.ppo.networks import TargetNetworkLayout, actor_arrays, numpy_layers, numpy_mlp
 from morl.agents.settings import AgentConfig, setting
+from morl.agents.threads import torch_threads
 from morl.envs.problem import Problem
 from morl.normalization import RunningMeanStd, normalize_observations
 from morl.policy import PreferencePolicy

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from morl.agents.base import Agent, Iteration, torch_threads, update_threads
+from morl.agents.base import Agent, Iteration, update_threads
 from morl.agents.hyper_morl.config import HyperMORLConfig
 from morl.agents.hyper_morl.hypernet import HyperNetwork
 from morl.agents.ppo.core import (
@@ -43,6 +43,7 @@ from morl.agents.ppo.core import (
     running_state,
 )
 from morl.agents.ppo.networks import NumpyLayers, TargetNetworkLayout, actor_arrays, numpy_layers, numpy_mlp
+from morl.agents.threads import torch_threads
 from morl.normalization import RunningMeanStd, normalize_observations
 from morl.policy import PreferencePolicy
 from morl.preferences import PerturbedPreferenceSampler, validate_preference

@@ -32,12 +32,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from morl.agents.base import Agent, Iteration, torch_threads, update_threads
+from morl.agents.base import Agent, Iteration, update_threads
 from morl.agents.checkpoint import to_arrays, to_tensors
 from morl.agents.pdmorl.interpolator import KeyInterpolator, key_preferences
 from morl.agents.pdmorl.replay import ReplayBuffer, her_preferences
 from morl.agents.pdmorl.td3 import TD3, TD3Settings
 from morl.agents.settings import AgentConfig, setting
+from morl.agents.threads import torch_threads
 from morl.envs.problem import Problem
 from morl.envs.vector import MOVectorEnv, make_vec
 from morl.evaluation import evaluate_front

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from morl.agents.base import Agent, Iteration, torch_threads, update_threads
+from morl.agents.base import Agent, Iteration, update_threads
 from morl.agents.pgmorl.prediction import OptimizationGraph
 from morl.agents.pgmorl.selection import (
     PerformanceBuffers,
@@ -54,6 +54,7 @@ from morl.agents.ppo.core import (
 )
 from morl.agents.ppo.networks import TargetNetworkLayout, actor_arrays
 from morl.agents.settings import AgentConfig, setting
+from morl.agents.threads import torch_threads
 from morl.envs.problem import Problem
 from morl.evaluation import FrontResult, evaluate_front, front_result
 from morl.normalization import RunningMeanStd

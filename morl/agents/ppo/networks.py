@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from morl.agents.threads import torch_threads
+
 HIDDEN = 64
 
 
@@ -109,12 +111,8 @@ def _orthogonal(tensor: torch.Tensor, gain: float, generator: torch.Generator | 
     population inside training (one torch thread there), starts from other weights than before."""
     rows, cols = tensor.shape
     flat = torch.randn(max(rows, cols), min(rows, cols), generator=generator)
-    before = torch.get_num_threads()
-    torch.set_num_threads(INIT_THREADS)
-    try:
+    with torch_threads(INIT_THREADS):
         q, r = torch.linalg.qr(flat)
-    finally:
-        torch.set_num_threads(before)
     q = q * torch.sign(torch.diagonal(r))
     if rows < cols:
         q = q.T
