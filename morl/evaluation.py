@@ -25,6 +25,7 @@ from morl.envs.catalog import PROBLEM_IDS, get_problem
 from morl.envs.fingerprint import fingerprint
 from morl.envs.vector import make_vec
 from morl.pareto import FrontMetrics, FrontMetricsResult, hypervolume, non_dominated, sparsity
+from morl.policy import PolicyStack
 from morl.preferences import evaluation_preferences, simplex_grid, validate_preference
 from morl.run_files import atomic_write_text
 from morl.versions import versions
@@ -401,6 +402,8 @@ def evaluate_front(
     elif batched is None:
         make_policy = source.policy_for if isinstance(source, SupportsPolicyFor) else source
         policies = [make_policy(w) for w in prefs]
+    # Standalone policies of one architecture run as one stack: the same bits, one pass a step.
+    stack = PolicyStack.of(policies, episodes) if policies is not None and deterministic else None
 
     if benchmark:
         venv = make_vec(problem_id, num_envs, seed=seed, workers=workers)
@@ -415,6 +418,8 @@ def evaluate_front(
             actions = np.zeros((num_envs, action_dim))
             if batched is not None:
                 actions[:] = _actions(batched(obs, row_prefs, deterministic)).reshape(num_envs, action_dim)
+            elif stack is not None:
+                actions[:] = stack.predict(obs).reshape(num_envs, action_dim)
             else:
                 assert policies is not None
                 for p, policy in enumerate(policies):

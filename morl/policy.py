@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,41 @@ def numbered_modules(state: dict[str, Any], prefix: str) -> list[str]:
     layers), by index."""
     names = {key.rsplit(".", 1)[0] for key in state if key.startswith(prefix) and key.endswith(".weight")}
     return sorted(names, key=lambda name: int(name[len(prefix) :].split(".")[0]))
+
+
+def actor_forward(
+    obs: np.ndarray,
+    layers: list[tuple[np.ndarray, np.ndarray]],
+    obs_mean: np.ndarray | None,
+    obs_var: np.ndarray | None,
+    preference: np.ndarray | None,
+    activation: str,
+) -> np.ndarray:
+    """The actor's output (n, action_dim) for raw observations ``obs`` (n, obs_dim), in float64.
+
+    Each layer is (weight (in, out), bias (out,)), or one weight and bias per row ((n, in, out),
+    (n, out)); the statistics and the appended ``preference`` likewise shared or per row. Every
+    step is element-wise or a fixed-order product per row (:mod:`morl.portable_math`), so a row's
+    result does not depend on the other rows: a stack of policies computes each row bit for bit as
+    its own policy would.
+    """
+    x = obs
+    if obs_mean is not None and obs_var is not None:
+        x = np.clip((obs - obs_mean) / np.sqrt(obs_var + EPSILON), -CLIP, CLIP)
+    if preference is not None:
+        x = np.concatenate([x, np.broadcast_to(preference, (len(x), preference.shape[-1]))], axis=1)
+    last = len(layers) - 1
+    for i, (weight, bias) in enumerate(layers):
+        # Fixed-order arithmetic, not BLAS: the same action bits on every machine (portable_math).
+        x = portable_math.linear(x, weight, bias)
+        if i < last:
+            x = portable_math.tanh(x) if activation == "tanh" else np.maximum(x, 0.0)
+    return x
+
+
+def squash_to_bounds(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """A tanh-squashed output scaled to the action bounds (SAC's actors)."""
+    return low + 0.5 * (portable_math.tanh(x) + 1.0) * (high - low)
 
 
 class PreferencePolicy:
@@ -147,26 +183,28 @@ class PreferencePolicy:
             raise ValueError(f"obs has shape {array.shape}; expected ({self.obs_dim},) or (n, {self.obs_dim})")
         if not deterministic and "log_std" not in self.weights:
             raise ValueError("this policy has no state-independent log_std to sample with; use deterministic=True")
-        x = batch
-        if self.obs_mean is not None and self.obs_var is not None:
-            x = np.clip((batch - self.obs_mean) / np.sqrt(self.obs_var + EPSILON), -CLIP, CLIP)
-        if self.preference_input:
-            x = np.concatenate([x, np.broadcast_to(self.preference, (len(x), len(self.preference)))], axis=1)
-        last = self.num_layers - 1
-        for i in range(self.num_layers):
-            # Fixed-order arithmetic, not BLAS: the same action bits on every machine (portable_math).
-            x = portable_math.linear(x, self.weights[f"actor.{i}.weight"].T, self.weights[f"actor.{i}.bias"])
-            if i < last:
-                x = portable_math.tanh(x) if self.activation == "tanh" else np.maximum(x, 0.0)
+        x = actor_forward(batch, self._layers(), self.obs_mean, self.obs_var,
+                          self.preference if self.preference_input else None, self.activation)  # fmt: skip
         if not deterministic:
             x = x + np.exp(self.weights["log_std"]) * self._rng.standard_normal(x.shape)
         if self.squash == "tanh":
             assert self.action_low is not None and self.action_high is not None
-            x = self.action_low + 0.5 * (portable_math.tanh(x) + 1.0) * (self.action_high - self.action_low)
+            x = squash_to_bounds(x, self.action_low, self.action_high)
         actions = x.astype(np.float32)
         return actions[0] if single else actions
 
     __call__ = predict
+
+    def _layers(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(weight (in, out), bias) of each actor layer, as :func:`actor_forward` takes them."""
+        return [(self.weights[f"actor.{i}.weight"].T, self.weights[f"actor.{i}.bias"]) for i in range(self.num_layers)]
+
+    def architecture(self) -> tuple[object, ...]:
+        """What two policies must share to run as one :class:`PolicyStack`: layer shapes,
+        activation, squashing, preference input and whether observations are normalised."""
+        shapes = tuple(self.weights[f"actor.{i}.weight"].shape for i in range(self.num_layers))
+        return (shapes, self.activation, self.squash, self.preference_input, len(self.preference),
+                self.obs_mean is not None)  # fmt: skip
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write to ``path`` (an .npz file), atomically."""
@@ -217,3 +255,71 @@ class PreferencePolicy:
             raise ValueError(f"{str(path)!r} is not a valid morl policy file ({error})") from None
         except Exception as error:  # zipfile.BadZipFile and other damage of the archive itself
             raise ValueError(f"{str(path)!r} is not a valid morl policy file ({type(error).__name__})") from None
+
+
+class PolicyStack:
+    """Several :class:`PreferencePolicy` of one architecture, run as one deterministic actor:
+    row ``r`` of the observations goes through policy ``r // rows_per_policy``.
+
+    Why: an evaluation steps every policy of a population on one batched env, and asking each
+    policy for its few rows costs one pass of fixed-order arithmetic per policy and step, most of
+    it Python overhead (PGMORL's evaluation of its offspring spent three quarters of a short run
+    there). Stacked, the step is one pass whose arrays hold every row; since every operation is
+    element-wise or a per-row product (:func:`actor_forward`), each row's action is bit for bit the
+    one its own policy's ``predict`` gives.
+    """
+
+    def __init__(self, policies: Sequence[PreferencePolicy], rows_per_policy: int = 1) -> None:
+        if not policies:
+            raise ValueError("policies is empty; expected at least one PreferencePolicy")
+        if isinstance(rows_per_policy, bool) or not isinstance(rows_per_policy, int) or rows_per_policy < 1:
+            raise ValueError(f"rows_per_policy={rows_per_policy!r} must be a positive integer")
+        first = policies[0].architecture()
+        for i, policy in enumerate(policies):
+            if policy.architecture() != first:
+                raise ValueError(f"policies[{i}] has architecture {policy.architecture()}; policies[0] has {first}")
+        self.policies, self.rows_per_policy = list(policies), rows_per_policy
+        head = policies[0]
+        self.obs_dim, self.activation, self.squash = head.obs_dim, head.activation, head.squash
+
+        def rows(arrays: list[Any]) -> np.ndarray:  # every entry an array: the architecture says which exist
+            return np.repeat(np.stack(arrays), rows_per_policy, axis=0)
+
+        self._layers = [
+            (
+                rows([p.weights[f"actor.{i}.weight"].T for p in policies]),
+                rows([p.weights[f"actor.{i}.bias"] for p in policies]),
+            )
+            for i in range(head.num_layers)
+        ]
+        normalised = head.obs_mean is not None
+        self._mean = rows([p.obs_mean for p in policies]) if normalised else None
+        self._var = rows([p.obs_var for p in policies]) if normalised else None
+        self._preference = rows([p.preference for p in policies]) if head.preference_input else None
+        squashed = self.squash == "tanh"
+        self._low = rows([p.action_low for p in policies]) if squashed else None
+        self._high = rows([p.action_high for p in policies]) if squashed else None
+
+    @classmethod
+    def of(cls, policies: Sequence[Any], rows_per_policy: int = 1) -> PolicyStack | None:
+        """The stack of ``policies`` when they can run as one (all plain :class:`PreferencePolicy`
+        of one architecture), else None: the caller asks each policy in turn."""
+        plain = all(type(p) is PreferencePolicy for p in policies)
+        if not policies or not plain or len({p.architecture() for p in policies}) != 1:
+            return None
+        return cls(policies, rows_per_policy)
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.policies) * self.rows_per_policy
+
+    def predict(self, obs: Any) -> np.ndarray:
+        """Deterministic float32 actions (num_rows, action_dim) for observations (num_rows, obs_dim)."""
+        batch = np.asarray(obs, dtype=np.float64)
+        if batch.shape != (self.num_rows, self.obs_dim):
+            raise ValueError(f"obs has shape {batch.shape}; expected ({self.num_rows}, {self.obs_dim}): one row per "
+                             f"row of the stack")  # fmt: skip
+        x = actor_forward(batch, self._layers, self._mean, self._var, self._preference, self.activation)
+        if self._low is not None and self._high is not None:
+            x = squash_to_bounds(x, self._low, self._high)
+        return x.astype(np.float32)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 import morl
 from morl.agents.sb3_vec import ScalarizedVecEnv
-from morl.policy import PreferencePolicy
+from morl.policy import PolicyStack, PreferencePolicy
 
 
 def sac_like(rng: np.random.Generator, preference_input: bool = False) -> PreferencePolicy:
@@ -59,6 +60,66 @@ def test_policy_without_normaliser_and_bad_shapes() -> None:
     with pytest.raises(ValueError, match="activation='gelu' must be one of"):
         PreferencePolicy(problem_id="x", preference=np.ones(2) / 2, weights=good.weights, obs_mean=None,
                          obs_var=None, activation="gelu")  # fmt: skip
+
+
+def tanh_mlp(rng: np.random.Generator, scale: float = 1.0) -> PreferencePolicy:
+    """A PPO-like actor on MO-Hopper-v2: two tanh layers of 16, normalised observations."""
+    weights = {"actor.0.weight": rng.normal(size=(16, 11)) * scale, "actor.0.bias": rng.normal(size=16),
+               "actor.1.weight": rng.normal(size=(16, 16)), "actor.1.bias": rng.normal(size=16),
+               "actor.2.weight": rng.normal(size=(3, 16)), "actor.2.bias": rng.normal(size=3)}  # fmt: skip
+    return PreferencePolicy(problem_id="morl/MO-Hopper-v2", preference=rng.dirichlet(np.ones(2)), weights=weights,
+                            obs_mean=rng.normal(size=11), obs_var=rng.uniform(0.5, 2, size=11))  # fmt: skip
+
+
+@pytest.mark.parametrize("make", [tanh_mlp, lambda rng: sac_like(rng, preference_input=True)], ids=["tanh", "sac"])
+def test_a_stack_gives_each_row_its_own_policys_bits(make: Any) -> None:
+    """Row r of a stack is bit for bit policy r // rows_per_policy's own predict (the evaluation
+    relies on it: PGMORL's recorded returns must not depend on how many policies ran together)."""
+    rng = np.random.default_rng(3)
+    policies = [make(rng) for _ in range(4)]
+    stack = PolicyStack.of(policies, rows_per_policy=3)
+    assert stack is not None and stack.num_rows == 12
+    obs = rng.normal(size=(12, 11)) * 4
+    own = np.concatenate([p.predict(obs[3 * i : 3 * i + 3]) for i, p in enumerate(policies)])
+    stacked = stack.predict(obs)
+    assert stacked.dtype == np.float32
+    assert stacked.tobytes() == own.tobytes()
+    with pytest.raises(ValueError, match=r"obs has shape \(11, 11\); expected \(12, 11\)"):
+        stack.predict(obs[:11])
+
+
+def test_only_one_architecture_of_plain_policies_stacks() -> None:
+    rng = np.random.default_rng(4)
+    ppo, sac = tanh_mlp(rng), sac_like(rng)
+    assert PolicyStack.of([ppo, sac]) is None and PolicyStack.of([]) is None
+    with pytest.raises(ValueError, match=r"policies\[1\] has architecture"):
+        PolicyStack([ppo, sac])
+    with pytest.raises(ValueError, match="rows_per_policy=0 must be a positive integer"):
+        PolicyStack([ppo], rows_per_policy=0)
+
+    class Custom(PreferencePolicy):
+        pass
+
+    custom = Custom(problem_id=ppo.problem_id, preference=ppo.preference, weights=ppo.weights,
+                    obs_mean=ppo.obs_mean, obs_var=ppo.obs_var)  # fmt: skip
+    assert PolicyStack.of([ppo, custom]) is None  # a subclass may predict otherwise: asked one by one
+
+
+def test_evaluating_a_list_of_policies_stacked_or_one_by_one_gives_the_same_returns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """evaluate_front runs plain policies as one stack: the returns are bit for bit those of
+    asking each policy in turn (as before the stack), episodes > 1 included."""
+    from morl import evaluation
+
+    rng = np.random.default_rng(5)
+    policies = [tanh_mlp(rng, scale=0.3) for _ in range(3)]
+    preferences = np.array([p.preference for p in policies])
+    stacked = evaluation.evaluate_front(policies, "MO-Hopper-v2", preferences, episodes=2, workers=1)
+    monkeypatch.setattr(evaluation.PolicyStack, "of", classmethod(lambda cls, policies, rows=1: None))
+    one_by_one = evaluation.evaluate_front(policies, "MO-Hopper-v2", preferences, episodes=2, workers=1)
+    assert stacked.episode_returns.tobytes() == one_by_one.episode_returns.tobytes()
+    assert stacked.env_steps == one_by_one.env_steps > 3 * 2
 
 
 def test_format_version_1_files_still_load(tmp_path: Path) -> None:
