@@ -19,13 +19,17 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/morl demo
 
+# Two parts: most tests on two workers (pytest-xdist; the slow ones handed out first, see
+# tests/conftest.py), then the few marked serial alone (local Ray instances, a frame-rate check).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q -n 2 --dist load -m "not serial" --durations=15
+	$(BIN)/python -m pytest -q -m serial --durations=5
 
 # The edit-test loop: every module's behaviour, without learning tests, real training runs and
 # subprocess kill tests (marked slow; `make test` runs them too).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow" --durations=10
+	$(BIN)/python -m pytest -q -n 2 --dist load -m "not slow and not serial" --durations=10
+	$(BIN)/python -m pytest -q -m "serial and not slow" --durations=5
 
 lint: $(STAMP)
 	$(BIN)/ruff check morl tests benchmarks

@@ -138,6 +138,7 @@ def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path: Path) -> None
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # a local Ray instance starts a dozen processes: alone, not beside another test
 def test_a_bench_on_a_local_ray_instance(tmp_path: Path, capsys: Any) -> None:
     """--ray local through the CLI: each run a Ray task with its CPU request, records written by
     the driver, a failing run recorded while the other finishes, a re-run skips the finished one,
@@ -185,6 +186,7 @@ def is_loopback(address: str) -> bool:
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 def test_a_local_ray_instance_listens_on_loopback_only() -> None:
     """Issue 29: ``--ray local`` starts Ray for this machine alone, so none of its processes (GCS,
     raylet, agents, workers, this driver's core worker) may listen beyond loopback: Ray's gRPC

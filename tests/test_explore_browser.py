@@ -45,7 +45,9 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore:.*was made on a definition:UserWarning")]
+# serial: one Chromium for the file, and its frame-rate check measures wall-clock, so not beside another test.
+pytestmark = [pytest.mark.browser, pytest.mark.serial,
+              pytest.mark.filterwarnings("ignore:.*was made on a definition:UserWarning")]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
