@@ -60,11 +60,12 @@ def actor_forward(
     preference: np.ndarray | None,
     activation: str,
 ) -> np.ndarray:
-    """The actor's output (n, action_dim) for raw observations ``obs`` (n, obs_dim), in float64.
+    """The actor's output (..., action_dim) for raw observations ``obs`` (..., obs_dim), in float64.
 
-    Each layer is (weight (in, out), bias (out,)), or one weight and bias per row ((n, in, out),
-    (n, out)); the statistics and the appended ``preference`` likewise shared or per row. Every
-    step is element-wise or a fixed-order product per row (:mod:`morl.portable_math`), so a row's
+    Each layer is (weight (in, out), bias (out,)) for all rows, or with leading axes that broadcast
+    against the observations' (a stack: observations (policies, rows, obs_dim), weights
+    (policies, 1, in, out)); the statistics and the appended ``preference`` likewise. Every step is
+    element-wise or a fixed-order product per row (:func:`morl.portable_math.linear`), so a row's
     result does not depend on the other rows: a stack of policies computes each row bit for bit as
     its own policy would.
     """
@@ -72,7 +73,7 @@ def actor_forward(
     if obs_mean is not None and obs_var is not None:
         x = np.clip((obs - obs_mean) / np.sqrt(obs_var + EPSILON), -CLIP, CLIP)
     if preference is not None:
-        x = np.concatenate([x, np.broadcast_to(preference, (len(x), preference.shape[-1]))], axis=1)
+        x = np.concatenate([x, np.broadcast_to(preference, (*x.shape[:-1], preference.shape[-1]))], axis=-1)
     last = len(layers) - 1
     for i, (weight, bias) in enumerate(layers):
         # Fixed-order arithmetic, not BLAS: the same action bits on every machine (portable_math).
@@ -264,9 +265,10 @@ class PolicyStack:
     Why: an evaluation steps every policy of a population on one batched env, and asking each
     policy for its few rows costs one pass of fixed-order arithmetic per policy and step, most of
     it Python overhead (PGMORL's evaluation of its offspring spent three quarters of a short run
-    there). Stacked, the step is one pass whose arrays hold every row; since every operation is
-    element-wise or a per-row product (:func:`actor_forward`), each row's action is bit for bit the
-    one its own policy's ``predict`` gives.
+    there). Stacked, the step is one pass over arrays that hold every policy (rows grouped by
+    policy, each policy's weights held once); since every operation is element-wise or a per-row
+    product in a fixed order (:func:`actor_forward`), each row's action is bit for bit the one its
+    own policy's ``predict`` gives.
     """
 
     def __init__(self, policies: Sequence[PreferencePolicy], rows_per_policy: int = 1) -> None:
@@ -282,23 +284,24 @@ class PolicyStack:
         head = policies[0]
         self.obs_dim, self.activation, self.squash = head.obs_dim, head.activation, head.squash
 
-        def rows(arrays: list[Any]) -> np.ndarray:  # every entry an array: the architecture says which exist
-            return np.repeat(np.stack(arrays), rows_per_policy, axis=0)
+        def grouped(arrays: list[Any]) -> np.ndarray:  # every entry an array: the architecture says which exist
+            """(policies, 1, ...): one entry per policy, broadcast over its rows."""
+            return np.stack(arrays)[:, None]
 
         self._layers = [
             (
-                rows([p.weights[f"actor.{i}.weight"].T for p in policies]),
-                rows([p.weights[f"actor.{i}.bias"] for p in policies]),
+                grouped([p.weights[f"actor.{i}.weight"].T for p in policies]),
+                grouped([p.weights[f"actor.{i}.bias"] for p in policies]),
             )
             for i in range(head.num_layers)
         ]
         normalised = head.obs_mean is not None
-        self._mean = rows([p.obs_mean for p in policies]) if normalised else None
-        self._var = rows([p.obs_var for p in policies]) if normalised else None
-        self._preference = rows([p.preference for p in policies]) if head.preference_input else None
+        self._mean = grouped([p.obs_mean for p in policies]) if normalised else None
+        self._var = grouped([p.obs_var for p in policies]) if normalised else None
+        self._preference = grouped([p.preference for p in policies]) if head.preference_input else None
         squashed = self.squash == "tanh"
-        self._low = rows([p.action_low for p in policies]) if squashed else None
-        self._high = rows([p.action_high for p in policies]) if squashed else None
+        self._low = grouped([p.action_low for p in policies]) if squashed else None
+        self._high = grouped([p.action_high for p in policies]) if squashed else None
 
     @classmethod
     def of(cls, policies: Sequence[Any], rows_per_policy: int = 1) -> PolicyStack | None:
@@ -319,7 +322,8 @@ class PolicyStack:
         if batch.shape != (self.num_rows, self.obs_dim):
             raise ValueError(f"obs has shape {batch.shape}; expected ({self.num_rows}, {self.obs_dim}): one row per "
                              f"row of the stack")  # fmt: skip
-        x = actor_forward(batch, self._layers, self._mean, self._var, self._preference, self.activation)
+        grouped = batch.reshape(len(self.policies), self.rows_per_policy, self.obs_dim)
+        x = actor_forward(grouped, self._layers, self._mean, self._var, self._preference, self.activation)
         if self._low is not None and self._high is not None:
             x = squash_to_bounds(x, self._low, self._high)
-        return x.astype(np.float32)
+        return x.reshape(self.num_rows, -1).astype(np.float32)

@@ -30,18 +30,25 @@ _TANH_SATURATION = 20.0  # tanh(20) = 1 - 8.5e-18: 1.0 in double precision
 def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
     """``x @ weight + bias`` in a fixed order, in float64.
 
-    ``x`` (n, in) with ``weight`` (in, out), or one weight per row: ``weight`` (n, in, out);
-    ``bias`` broadcasts to (n, out). The sum runs over the inputs in index order.
+    ``x`` (..., in) and ``weight`` (..., in, out) whose leading axes broadcast: one weight for all
+    rows ((n, in) with (in, out)), one per row ((n, in) with (n, in, out)), or one per group of rows
+    ((g, r, in) with (g, 1, in, out)). ``bias`` broadcasts to the result (..., out). Each output
+    sums its terms over the inputs in index order, whatever the shapes.
     """
     x = np.asarray(x, dtype=np.float64)
     weight = np.asarray(weight, dtype=np.float64)
-    if x.ndim != 2 or weight.ndim not in (2, 3) or x.shape[1] != weight.shape[-2]:
-        raise ValueError(f"x of shape {x.shape} and weight of shape {weight.shape}: expected (n, in) and (in, out)"
-                         " or (n, in, out)")  # fmt: skip
-    out = np.array(np.broadcast_to(np.asarray(bias, dtype=np.float64), (x.shape[0], weight.shape[-1])))
+    if x.ndim < 1 or weight.ndim < 2 or x.shape[-1] != weight.shape[-2]:
+        raise ValueError(f"x of shape {x.shape} and weight of shape {weight.shape}: expected (..., in) and "
+                         "(..., in, out)")  # fmt: skip
+    try:
+        rows = np.broadcast_shapes(x.shape[:-1], weight.shape[:-2])
+    except ValueError:
+        raise ValueError(f"x of shape {x.shape} and weight of shape {weight.shape}: their leading axes "
+                         "do not broadcast") from None  # fmt: skip
+    out = np.array(np.broadcast_to(np.asarray(bias, dtype=np.float64), (*rows, weight.shape[-1])))
     term = np.empty_like(out)
-    for k in range(x.shape[1]):
-        np.multiply(x[:, k, None], weight[..., k, :], out=term)
+    for k in range(x.shape[-1]):
+        np.multiply(x[..., k, None], weight[..., k, :], out=term)
         np.add(out, term, out=out)
     return out
 

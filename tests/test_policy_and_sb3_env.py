@@ -11,6 +11,7 @@ import pytest
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import morl
+from morl import portable_math
 from morl.agents.sb3_vec import ScalarizedVecEnv
 from morl.policy import PolicyStack, PreferencePolicy
 
@@ -86,6 +87,24 @@ def test_a_stack_gives_each_row_its_own_policys_bits(make: Any) -> None:
     assert stacked.tobytes() == own.tobytes()
     with pytest.raises(ValueError, match=r"obs has shape \(11, 11\); expected \(12, 11\)"):
         stack.predict(obs[:11])
+
+
+def test_fixed_order_products_give_each_row_the_same_bits_in_any_layout() -> None:
+    """portable_math.linear: one weight per row, or one per group of rows (broadcast), gives each
+    row what the row alone with its weight gives; shapes that do not fit are named."""
+    rng = np.random.default_rng(6)
+    x, weight, bias = rng.normal(size=(3, 2, 5)), rng.normal(size=(3, 5, 4)), rng.normal(size=(3, 4))
+    grouped = portable_math.linear(x, weight[:, None], bias[:, None])
+    per_row = portable_math.linear(x.reshape(6, 5), np.repeat(weight, 2, axis=0), np.repeat(bias, 2, axis=0))
+    alone = [portable_math.linear(x[g, r][None], weight[g], bias[g])[0] for g in range(3) for r in range(2)]
+    assert grouped.shape == (3, 2, 4) and grouped.reshape(6, 4).tobytes() == per_row.tobytes()
+    assert per_row.tobytes() == np.stack(alone).tobytes()
+    np.testing.assert_allclose(per_row, np.einsum("nk,nko->no", x.reshape(6, 5), np.repeat(weight, 2, axis=0))
+                               + np.repeat(bias, 2, axis=0), rtol=1e-12)  # fmt: skip
+    with pytest.raises(ValueError, match=r"x of shape \(6, 4\) and weight of shape \(5, 4\): expected"):
+        portable_math.linear(x.reshape(6, 5)[:, :4], weight[0], bias[0])
+    with pytest.raises(ValueError, match="leading axes do not broadcast"):
+        portable_math.linear(x, weight[:2, None], bias[:2, None])
 
 
 def test_only_one_architecture_of_plain_policies_stacks() -> None:
