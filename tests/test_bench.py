@@ -31,6 +31,7 @@ from morl.bench.report import report
 from morl.bench.runner import RECORD_FORMAT, _read_record, bench, record_path
 from morl.bench.status import RunStatus, bench_status
 from morl.cli import main
+from morl.cores import available_cores
 from morl.run_files import DirectoryLock
 
 PROBLEM = "MO-Hopper-v2"
@@ -150,7 +151,8 @@ def test_a_bench_on_a_local_ray_instance(tmp_path: Path, capsys: Any) -> None:
             *sets(["conditioned-ppo"]), "--set=conditioned-ppo.minibatches=100000"]  # fmt: skip
     assert main(args) == 0
     printed = capsys.readouterr().out
-    assert f"bench on Ray (local, {os.cpu_count()} CPUs): 2 runs, 0 finished before, 2 to run, 1 CPUs each" in printed
+    cores = available_cores()
+    assert f"bench on Ray (local, {cores} CPUs): 2 runs, 0 finished before, 2 to run, 1 CPUs each" in printed
     records = {r["agent"]: r for r in (json.loads(p.read_text()) for p in (out / "records").glob("*.json"))}
     assert records["hyper-morl"]["status"] == "finished" and records["hyper-morl"]["training_env_steps"] <= 4000
     assert records["hyper-morl"]["config"]["workers"] == 1 and records["hyper-morl"]["parameters"] > 0
@@ -359,10 +361,12 @@ def test_latex_escapes_names() -> None:
 
 
 def test_jobs_are_bounded_by_the_cores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    import morl.bench.runner
+
+    monkeypatch.setattr(morl.bench.runner, "available_cores", lambda: 2)
     lines: list[str] = []
     assert bench([], tmp_path, jobs=64, report=lines.append) == []
-    assert lines == ["bench: --jobs 64 is more than this machine's 2 cores; running 2 at a time",
+    assert lines == ["bench: --jobs 64 is more than the 2 cores this process may use; running 2 at a time",
                      "bench: 0 runs, 0 finished before, 0 to run, 2 at a time"]  # fmt: skip
 
 

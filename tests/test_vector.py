@@ -138,13 +138,12 @@ def _alive(pid: int) -> bool:
 def test_default_workers_keep_a_few_envs_per_process() -> None:
     """A worker's round trip costs more than the physics of a handful of envs: by default a
     process gets at least MIN_ENVS_PER_PROCESS envs (an explicit workers= is obeyed)."""
-    import os
-
+    from morl.cores import available_cores
     from morl.envs.vector import MIN_ENVS_PER_PROCESS
 
     few = morl.make_vec("MO-Hopper-v2", MIN_ENVS_PER_PROCESS - 1)
     assert few.workers == 1
     few.close()
     many = morl.make_vec("MO-Hopper-v2", 4 * MIN_ENVS_PER_PROCESS)
-    assert many.workers == min(os.cpu_count() or 1, 4)
+    assert many.workers == min(available_cores(), 4)
     many.close()

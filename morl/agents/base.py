@@ -37,6 +37,7 @@ from morl.agents.checkpoint import (
 )
 from morl.agents.settings import AgentConfig
 from morl.agents.threads import torch_threads
+from morl.cores import available_cores
 from morl.envs.catalog import get_problem
 from morl.envs.registration import make as make_env
 from morl.evaluation import PDMORL_PROTOCOL, FrontResult, PolicySource, evaluate_front
@@ -73,8 +74,9 @@ class Iteration:
 
 
 def update_threads(config: AgentConfig) -> int:
-    """The torch threads of an update: the config's ``update_threads``, 0 meaning all cores."""
-    return config.update_threads or os.cpu_count() or 1
+    """The torch threads of an update: the config's ``update_threads``, 0 meaning all the cores this
+    process may use (:func:`morl.cores.available_cores`)."""
+    return config.update_threads or available_cores()
 
 
 class Agent(ABC):

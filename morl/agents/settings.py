@@ -141,13 +141,13 @@ class AgentConfig(Settings):
 
     total_steps: int = setting(1_000_000, low=1, help="environment steps of training")
     seed: int = setting(0, low=0, help="seed of every random stream of the run")
-    workers: int = setting(0, low=0, help="processes stepping the physics (0: all cores)")
+    workers: int = setting(0, low=0, help="processes stepping the physics (0: all cores this process may use)")
     # 1 by default: the physics workers use the other cores, and idle OpenMP threads spinning
     # beside them slowed collection from 14k to 10.7k env-steps/s on 2 cores.
     torch_threads: int = setting(1, low=0, help="torch threads while collecting (0: leave torch's setting)")
     # The update runs while the physics workers sit idle: all cores (1.5 -> 1.1 s per PSL update
     # of Hyper-MORL on MO-HalfCheetah-v2, 2 cores).
-    update_threads: int = setting(0, low=0, help="torch threads for the PPO update (0: all cores)")
+    update_threads: int = setting(0, low=0, help="torch threads for the update (0: all cores this process may use)")
     eval_interval: int = setting(10, low=1, help="training iterations between evaluations (and one at the end)")
     eval_splits: int = setting(0, low=0, help="evaluation grid splits (0: the papers' set, 200 for m=2, 406 for m=3)")
 

@@ -19,6 +19,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from morl.agents import get_agent
+from morl.cores import available_cores
 from morl.envs.catalog import get_problem
 from morl.run_files import atomic_write_text
 
@@ -176,6 +177,6 @@ def resources(jobs: int, cores: int | None = None) -> dict[str, int]:
     """Each of ``jobs`` concurrent runs gets its share of the cores: physics workers and update
     threads (collection threads stay 1). Without it every run would take all cores, and torch
     threads waiting on each other across runs slow an update tenfold (measured on 2 cores)."""
-    cores = cores or os.cpu_count() or 1
+    cores = cores or available_cores()
     share = max(1, cores // max(1, jobs))
     return {"workers": share, "torch_threads": 1, "update_threads": share}

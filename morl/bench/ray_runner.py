@@ -25,6 +25,7 @@ from typing import Any
 
 from morl.bench.plan import BenchRun, describe_run, resources, run_from_description, write_plan
 from morl.bench.runner import failed_record, finished, run_one, summary, write_record
+from morl.cores import available_cores
 from morl.run_files import writable_directory
 
 
@@ -80,7 +81,7 @@ def _init_local(ray: Any) -> None:
     if saved_flag is not None:
         constants.ENABLE_RAY_CLUSTER = False
     try:
-        ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False, log_to_driver=False,
+        ray.init(num_cpus=available_cores(), include_dashboard=False, log_to_driver=False,
                  object_store_memory=200 * 1024**2, _node_ip_address=LOOPBACK)  # fmt: skip
     finally:
         if saved_env is None:

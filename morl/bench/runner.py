@@ -24,6 +24,7 @@ from morl.agents import get_agent
 from morl.bench.definitions import check_resumable
 from morl.bench.plan import BenchRun, describe_run, resources, write_plan
 from morl.bench.records import RECORD_FORMAT, read_records
+from morl.cores import available_cores
 from morl.envs.catalog import get_problem
 from morl.envs.fingerprint import fingerprint
 from morl.run_files import atomic_write_text, writable_directory
@@ -127,9 +128,9 @@ def bench(runs: list[BenchRun], out: str | os.PathLike[str], *, jobs: int = 1, c
     writable_directory(root, "--out")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs={jobs!r} must be a positive integer (runs at a time)")
-    cores = os.cpu_count() or 1
+    cores = available_cores()
     if jobs > cores:  # more runs than cores would only slow each other down
-        report(f"bench: --jobs {jobs} is more than this machine's {cores} cores; running {cores} at a time")
+        report(f"bench: --jobs {jobs} is more than the {cores} cores this process may use; running {cores} at a time")
         jobs = cores
     check_resumable(read_records(root, strict=False), {get_problem(r.problem).name for r in runs}, repr(str(root)))
     write_plan(root, runs, command)

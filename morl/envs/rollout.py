@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from morl.cores import available_cores
 from morl.envs.vector import MOVectorEnv
 from morl.envs.workers import SPIN_SECONDS, await_message, spawn_worker, split_rows, stop_workers
 
@@ -233,7 +234,7 @@ class RolloutEngine:
     def __init__(self, problem_id: str, num_envs: int, *, seed: int | None = None, workers: int | None = None,
                  state: dict[str, Any] | None = None) -> None:  # fmt: skip
         if workers is None:
-            workers = os.cpu_count() or 1
+            workers = available_cores()
         if not isinstance(workers, (int, np.integer)) or isinstance(workers, bool) or workers < 1:
             raise ValueError(f"workers={workers!r} must be a positive integer (processes running rollouts)")
         self.num_envs = int(num_envs)
@@ -245,7 +246,7 @@ class RolloutEngine:
         self.single_observation_space = self._local.env.single_observation_space
         self.single_action_space = self._local.env.single_action_space
         self.reward_dim = self._local.env.reward_dim
-        self._spin = SPIN_SECONDS if len(slices) <= (os.cpu_count() or 1) else 0.0
+        self._spin = SPIN_SECONDS if len(slices) <= available_cores() else 0.0
         self._conns: list[mp.connection.Connection] = []
         self._procs: list[Any] = []
         self._interrupted = False

@@ -9,7 +9,6 @@ termination of the whole batch are computed at once in numpy by the problem's on
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +18,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from morl.cores import available_cores
 from morl.envs.base import check_actions, make_spaces
 from morl.envs.catalog import get_problem
 from morl.envs.simulator import Simulator
@@ -88,7 +88,7 @@ class MOVectorEnv(VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
         if not isinstance(num_envs, (int, np.integer)) or isinstance(num_envs, bool) or num_envs < 1:
             raise ValueError(f"num_envs={num_envs!r} must be a positive integer")
         if workers is None:  # all cores, but no process for fewer than a few envs
-            workers = min(os.cpu_count() or 1, max(1, num_envs // MIN_ENVS_PER_PROCESS))
+            workers = min(available_cores(), max(1, num_envs // MIN_ENVS_PER_PROCESS))
         if not isinstance(workers, (int, np.integer)) or workers < 1:
             raise ValueError(f"workers={workers!r} must be a positive integer (processes stepping the physics)")
         self.num_envs = int(num_envs)

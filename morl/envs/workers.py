@@ -27,6 +27,7 @@ from typing import Any
 import mujoco
 import numpy as np
 
+from morl.cores import available_cores
 from morl.envs.catalog import get_problem
 from morl.envs.models import build_model
 from morl.envs.problem import Problem
@@ -168,7 +169,7 @@ class SlicedPhysics:
         self._conns: list[mp.connection.Connection] = []
         self._procs: list[subprocess.Popen[bytes]] = []
         # Polling instead of blocking pays only while every process has a core of its own.
-        self._spin = SPIN_SECONDS if len(slices) <= (os.cpu_count() or 1) else 0.0
+        self._spin = SPIN_SECONDS if len(slices) <= available_cores() else 0.0
         for lo, hi in slices[1:]:
             args = [problem.name, str(num_envs), str(lo), str(hi), str(self._fd), str(self._spin)]
             conn, proc = spawn_worker("morl.envs._worker", args, pass_fds=(self._fd,))
