@@ -52,6 +52,7 @@ def overrides(agents: list[str]) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # --jobs 2 needs two cores: a pinned test worker has one (tests/conftest.py)
 def test_a_tiny_bench_end_to_end_with_its_report_and_skip_on_rerun(tmp_path: Path, capsys: Any) -> None:
     out = tmp_path / "bench"
     # hyper-morl's settings from a TOML file, conditioned-ppo's from --set, which wins over the file
