@@ -34,6 +34,7 @@ import numpy as np
 from mujoco import rollout
 
 import morl
+from morl.cores import available_cores
 
 SEED = 0
 
@@ -152,7 +153,7 @@ def time_mo_gymnasium(problem_id: str, num_envs: int, steps: int) -> float | Non
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=200, help="vector steps per measurement")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--workers", type=int, default=available_cores())
     parser.add_argument("--repeats", type=int, default=3, help="timings per measurement; the best is kept")
     parser.add_argument("--problems", nargs="*", default=list(morl.PROBLEM_IDS))
     parser.add_argument("--out", help="also write the results as JSON to this file")

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import statistics
 import sys
 import time
@@ -44,6 +43,7 @@ import morl
 import morl.agents.hyper_morl.agent as hyper_module
 from morl.agents import get_agent
 from morl.agents.ppo.core import Collector
+from morl.cores import available_cores
 from morl.envs.models import build_model
 from morl.envs.rollout import RolloutRequest, SliceRollout
 from morl.versions import versions
@@ -159,7 +159,7 @@ def main() -> None:
     split = iteration_split(args.iterations)
     engine = [engine_step(2), engine_step(12)]
     plan = short_run_plan()
-    raw = time_raw(f"morl/{PROBLEM}", 64, 200, os.cpu_count() or 1, 3)
+    raw = time_raw(f"morl/{PROBLEM}", 64, 200, available_cores(), 3)
     sb3 = sb3_rate(args.iterations)
 
     warm, psl = split["warmup"], split["psl"]

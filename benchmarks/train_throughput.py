@@ -53,6 +53,7 @@ import torch
 import morl
 from morl.agents import get_agent
 from morl.agents.base import Agent
+from morl.cores import available_cores
 from morl.versions import versions
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -211,7 +212,7 @@ def main() -> None:
     torch.set_num_threads(threads)  # SB3 alone with torch's default
     sb3 = sb3_rate(args.iterations)
     sb3_td3 = sb3_td3_rate(args.iterations)
-    raw = time_raw(f"morl/{PROBLEM}", 64, 200, os.cpu_count() or 1, 3)
+    raw = time_raw(f"morl/{PROBLEM}", 64, 200, available_cores(), 3)
     rows = {
         "hyper_morl_warmup": hyper["warmup"],
         "hyper_morl_psl": hyper["psl"],

@@ -404,6 +404,8 @@ def evaluate_front(
         policies = [make_policy(w) for w in prefs]
     # Standalone policies of one architecture run as one stack: the same bits, one pass a step.
     stack = PolicyStack.of(policies, episodes) if policies is not None and deterministic else None
+    if stack is not None:
+        policies = None  # the stack holds what the steps need; policies made here are freed
 
     if benchmark:
         venv = make_vec(problem_id, num_envs, seed=seed, workers=workers)

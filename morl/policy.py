@@ -202,7 +202,8 @@ class PreferencePolicy:
 
     def architecture(self) -> tuple[object, ...]:
         """What two policies must share to run as one :class:`PolicyStack`: layer shapes,
-        activation, squashing, preference input and whether observations are normalised."""
+        activation, squashing, preference input and the preference's length, and whether
+        observations are normalised."""
         shapes = tuple(self.weights[f"actor.{i}.weight"].shape for i in range(self.num_layers))
         return (shapes, self.activation, self.squash, self.preference_input, len(self.preference),
                 self.obs_mean is not None)  # fmt: skip
@@ -266,16 +267,18 @@ class PolicyStack:
     policy for its few rows costs one pass of fixed-order arithmetic per policy and step, most of
     it Python overhead (PGMORL's evaluation of its offspring spent three quarters of a short run
     there). Stacked, the step is one pass over arrays that hold every policy (rows grouped by
-    policy, each policy's weights held once); since every operation is element-wise or a per-row
-    product in a fixed order (:func:`actor_forward`), each row's action is bit for bit the one its
-    own policy's ``predict`` gives.
+    policy; the stack keeps its own copy of the weights, one per policy, not one per row); since
+    every operation is element-wise or a per-row product in a fixed order (:func:`actor_forward`),
+    each row's action is bit for bit the one its own policy's ``predict`` gives.
     """
 
     def __init__(self, policies: Sequence[PreferencePolicy], rows_per_policy: int = 1) -> None:
         if not policies:
             raise ValueError("policies is empty; expected at least one PreferencePolicy")
-        if isinstance(rows_per_policy, bool) or not isinstance(rows_per_policy, int) or rows_per_policy < 1:
+        integer = isinstance(rows_per_policy, (int, np.integer)) and not isinstance(rows_per_policy, bool)
+        if not integer or rows_per_policy < 1:
             raise ValueError(f"rows_per_policy={rows_per_policy!r} must be a positive integer")
+        rows_per_policy = int(rows_per_policy)
         first = policies[0].architecture()
         for i, policy in enumerate(policies):
             if policy.architecture() != first:
@@ -305,10 +308,13 @@ class PolicyStack:
 
     @classmethod
     def of(cls, policies: Sequence[Any], rows_per_policy: int = 1) -> PolicyStack | None:
-        """The stack of ``policies`` when they can run as one (all plain :class:`PreferencePolicy`
-        of one architecture), else None: the caller asks each policy in turn."""
+        """The stack of ``policies`` when they can run as one (distinct plain
+        :class:`PreferencePolicy` objects of one architecture), else None: the caller asks each
+        policy in turn. Repeated objects (a population's few members serving many preferences) are
+        asked in turn: a stack would copy one member's weights once per preference."""
         plain = all(type(p) is PreferencePolicy for p in policies)
-        if not policies or not plain or len({p.architecture() for p in policies}) != 1:
+        distinct = len({id(p) for p in policies}) == len(policies)
+        if not policies or not plain or not distinct or len({p.architecture() for p in policies}) != 1:
             return None
         return cls(policies, rows_per_policy)
 

@@ -20,17 +20,19 @@ def _pin_xdist_worker() -> None:
     torch update takes every core (``update_threads=0``) while the other worker is busy, and
     torch's threads, spinning while they wait for each other, slowed PD-MORL's tests tenfold. A
     pinned worker's "all cores" are its own (:func:`morl.cores.available_cores`), and so are its
-    physics processes'. With fewer cores than workers, the scheduler is left to share them."""
+    physics processes'. With more workers than cores, workers share a core each, round-robin."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
     if not worker.startswith("gw") or count < 1 or not hasattr(os, "sched_setaffinity"):
         return
     cores = sorted(os.sched_getaffinity(0))
-    if len(cores) < count:
+    index = int(worker[2:]) % count
+    if len(cores) <= count:  # a core each, shared round-robin when there are more workers than cores
+        os.sched_setaffinity(0, {cores[index % len(cores)]})
         return
     share = len(cores) // count
-    index = int(worker[2:]) % count
-    os.sched_setaffinity(0, cores[index * share : (index + 1) * share])
+    last = index == count - 1  # the last worker also takes the cores the division leaves over
+    os.sched_setaffinity(0, cores[index * share : len(cores) if last else (index + 1) * share])
 
 
 _pin_xdist_worker()  # before numpy's and torch's thread pools start: threads inherit the affinity
@@ -56,9 +58,9 @@ def random_actions(space, steps: int, seed: int = 0, batch: int | None = None) -
 
 
 # Files whose tests take minutes (learning tests, stopped-and-resumed runs, benches): first in the
-# run, so that `make test`'s two workers (pytest-xdist, --dist load, which hands out tests in
-# collection order) start on them and the short tests fill in around them, instead of one worker
-# ending the suite alone on a five-minute learning test.
+# run, so that `make test`'s two workers (pytest-xdist, --dist load --maxschedchunk 1: one test at a
+# time to whichever worker is free, in collection order) start on them and the short tests fill
+# in around them, instead of one worker ending the suite alone on a five-minute learning test.
 LONGEST_FIRST = ("test_baselines_learn.py", "test_run_directory.py", "test_bench.py", "test_agents.py")
 
 

@@ -122,6 +122,8 @@ def test_only_one_architecture_of_plain_policies_stacks() -> None:
     custom = Custom(problem_id=ppo.problem_id, preference=ppo.preference, weights=ppo.weights,
                     obs_mean=ppo.obs_mean, obs_var=ppo.obs_var)  # fmt: skip
     assert PolicyStack.of([ppo, custom]) is None  # a subclass may predict otherwise: asked one by one
+    assert PolicyStack.of([ppo, ppo]) is None  # one object serving two preferences: asked in turn, not copied
+    assert PolicyStack.of([ppo, tanh_mlp(rng)], rows_per_policy=np.int64(2)).num_rows == 4  # type: ignore[union-attr]
 
 
 def test_evaluating_a_list_of_policies_stacked_or_one_by_one_gives_the_same_returns(
