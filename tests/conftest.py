@@ -28,11 +28,15 @@ def _pin_xdist_worker() -> None:
     cores = sorted(os.sched_getaffinity(0))
     index = int(worker[2:]) % count
     if len(cores) <= count:  # a core each, shared round-robin when there are more workers than cores
-        os.sched_setaffinity(0, {cores[index % len(cores)]})
-        return
-    share = len(cores) // count
-    last = index == count - 1  # the last worker also takes the cores the division leaves over
-    os.sched_setaffinity(0, cores[index * share : len(cores) if last else (index + 1) * share])
+        mine = [cores[index % len(cores)]]
+    else:
+        share = len(cores) // count
+        last = index == count - 1  # the last worker also takes the cores the division leaves over
+        mine = cores[index * share : len(cores) if last else (index + 1) * share]
+    try:
+        os.sched_setaffinity(0, mine)
+    except OSError:  # a sandbox that forbids it: the workers share the cores unpinned
+        pass
 
 
 _pin_xdist_worker()  # before numpy's and torch's thread pools start: threads inherit the affinity
