@@ -22,8 +22,7 @@ import numpy as np
 from morl import portable_math
 from morl.envs.catalog import get_problem
 from morl.envs.fingerprint import definition_mismatch
-from morl.normalization import RunningMeanStd, normalize_observations
-from morl.policy import PreferencePolicy
+from morl.policy import PreferencePolicy, actor_forward
 from morl.preferences import validate_preference
 
 FORMAT = "morl.pretrained"
@@ -192,12 +191,7 @@ class PretrainedParetoSet:
         if not deterministic:
             raise ValueError("deterministic=False: sample through policy_for(ω).predict(obs, deterministic=False)")
         parts = self._actor_weights(preferences)
-        stats = RunningMeanStd(self.obs_mean, self.obs_var)
-        x = normalize_observations(obs, stats).astype(np.float64)  # (K, obs_dim)
-        layers = sum(1 for name, _ in self.segments if name.startswith("actor") and name.endswith("weight"))
-        for i in range(layers):
-            # Row k through its own weights, in a fixed order: the same bits on every machine.
-            x = portable_math.linear(x, np.swapaxes(parts[f"actor.{i}.weight"], 1, 2), parts[f"actor.{i}.bias"])
-            if i < layers - 1:
-                x = portable_math.tanh(x)
-        return x
+        count = sum(1 for name, _ in self.segments if name.startswith("actor") and name.endswith("weight"))
+        # Row k through its own weights (K, in, out), the standalone policies' fixed-order arithmetic.
+        layers = [(np.swapaxes(parts[f"actor.{i}.weight"], 1, 2), parts[f"actor.{i}.bias"]) for i in range(count)]
+        return actor_forward(np.asarray(obs, dtype=np.float64), layers, self.obs_mean, self.obs_var, None, "tanh")
