@@ -12,8 +12,8 @@ of every step and, for a preference-conditioned network, each row's preference d
 
 **Results do not depend on the number of processes.** Every random number is drawn by the
 caller per (step, row) before the rollout (noise, preference draws); each row's resets use that
-row's own generator, as in one vector env; the actor's matrix products run per row-independent
-``einsum`` (a BLAS product's rounding can depend on how many rows it is given); and the objectives
+row's own generator, as in one vector env; the actor's matrix products run one row at a time in a
+stacked ``matmul`` (a BLAS product's rounding can depend on how many rows it is given); and the objectives
 and observations are elementwise per row. 1, 2 or 3 processes give bit-identical rollouts (tested).
 
 **Observation statistics are frozen during a rollout**: every step's observation is normalised
