@@ -12,12 +12,13 @@ appears) and method, and writes:
   (``--page docs/benchmarks.md``; ``tests/test_comparison.py`` fails when page and records
   disagree), and as ``comparison.html`` and ``comparison.tex`` in ``--out``;
 - per problem, a figure of every method's final fronts and one of its hypervolume against this
-  machine's wall-clock on a log axis (the runs' own periodic evaluations; a run planned for less
+  machine's wall-clock on a log axis, and the two again with a panel per problem (for the README)
+  (the runs' own periodic evaluations; a run planned for less
   time would schedule its learning rate and stages differently, so the curve of a long run is not
   what a short run of that length would reach).
 
-Usage: python benchmarks/comparison.py [--results benchmarks/results] [--page docs/benchmarks.md]
-           [--out benchmarks/results/comparison]
+Usage: python benchmarks/comparison.py [--results benchmarks/results] [--page docs/benchmarks.md
+           --page README.md] [--out benchmarks/results/comparison]
 """
 
 from __future__ import annotations
@@ -175,11 +176,60 @@ def latex(runs: list[Run]) -> str:
     return "\n".join(out) + "\n"
 
 
+def _draw_fronts(ax: Any, problem: str, runs: list[Run], colors: dict[str, Any], small: bool = False) -> None:
+    """Every run's final front of ``problem`` (its first two objectives) on ``ax``."""
+    names = get_problem(problem).objective_names
+    for run in runs:
+        if len(run.front):
+            order = np.argsort(run.front[:, 0])
+            ax.plot(run.front[order, 0], run.front[order, 1], "o" + ("-" if run.paper_budget else ":"),
+                    ms=2 if small else 3, lw=0.8, color=colors[run.method], alpha=0.7, label=_label(run))  # fmt: skip
+    ax.set_xlabel(names[0], fontsize=8 if small else None)
+    ax.set_ylabel(names[1], fontsize=8 if small else None)
+    title = problem if small else f"{problem}: final fronts"
+    ax.set_title(title + (" (first two objectives)" if len(names) > 2 else ""), fontsize=9 if small else None)
+
+
+def _draw_clock(ax: Any, problem: str, runs: list[Run], colors: dict[str, Any], small: bool = False) -> None:
+    """Every run's periodic hypervolume of ``problem`` against its wall-clock (log axis) on ``ax``."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    for run in runs:
+        history = [h for h in run.trajectory if "hypervolume" in h]
+        if history:
+            style = "-" if run.paper_budget else ":"
+            ax.plot([max(h["wall_time"], 1.0) for h in history], [h["hypervolume"] for h in history], style,
+                    color=colors[run.method], alpha=0.8, label=_label(run))  # fmt: skip
+    ax.set_xscale("log")
+    # ticks at 1, 2, 5 × 10^k s written plainly: a run spanning less than a decade (Hopper's hours)
+    # keeps labelled ticks, and the default minor labels (2×10³, 3×10³, ...) do not collide
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("wall-clock here (s, log scale)", fontsize=8 if small else None)
+    ax.set_ylabel("hypervolume", fontsize=8 if small else None)
+    ax.set_title(problem if small else f"{problem}: hypervolume against wall-clock", fontsize=9 if small else None)
+
+
+def _label(run: Run) -> str:
+    return f"{run.method} seed {run.seed}, {budget_label(run)}"
+
+
+def _save(figure: Any, path: Path, dpi: int = 100) -> Path:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
 def figures(runs: list[Run], out: Path) -> list[Path]:
-    """Per problem: ``<problem>-comparison-fronts.png`` and ``<problem>-comparison-wallclock.png``."""
+    """Per problem: ``<problem>-comparison-fronts.png`` and ``<problem>-comparison-wallclock.png``;
+    and the same for all problems on one page each (``comparison-fronts.png``,
+    ``comparison-wallclock.png``: a panel per problem, for the README)."""
     from matplotlib import colormaps
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
 
     colors = {m: colormaps["tab10"](i) for i, m in enumerate(METHODS)}
     written = []
@@ -187,40 +237,33 @@ def figures(runs: list[Run], out: Path) -> list[Path]:
     for run in runs:
         by_problem[run.problem].append(run)
     for problem, problem_runs in by_problem.items():
-        names = get_problem(problem).objective_names
-        fronts, clock = Figure(figsize=(6, 5)), Figure(figsize=(6, 4))
-        FigureCanvasAgg(fronts)
-        FigureCanvasAgg(clock)
-        ax, bx = fronts.add_subplot(), clock.add_subplot()
-        for run in problem_runs:
-            label = f"{run.method} seed {run.seed}, {budget_label(run)}"
-            style = "-" if run.paper_budget else ":"
-            if len(run.front):
-                order = np.argsort(run.front[:, 0])
-                ax.plot(run.front[order, 0], run.front[order, 1], "o" + style, ms=3, lw=0.8,
-                        color=colors[run.method], alpha=0.7, label=label)  # fmt: skip
-            history = [h for h in run.trajectory if "hypervolume" in h]
-            if history:
-                bx.plot([max(h["wall_time"], 1.0) for h in history], [h["hypervolume"] for h in history], style,
-                        color=colors[run.method], alpha=0.8, label=label)  # fmt: skip
-        ax.set_xlabel(names[0])
-        ax.set_ylabel(names[1])
-        ax.set_title(f"{problem}: final fronts" + (" (first two objectives)" if len(names) > 2 else ""))
-        bx.set_xscale("log")
-        bx.set_xlabel("wall-clock here (s, log scale)")
-        bx.set_ylabel("hypervolume")
-        bx.set_title(f"{problem}: hypervolume against wall-clock")
-        for axes in (ax, bx):
+        for draw, suffix, size in ((_draw_fronts, "fronts", (6, 5)), (_draw_clock, "wallclock", (6, 4))):
+            figure = Figure(figsize=size)
+            FigureCanvasAgg(figure)
+            axes = figure.add_subplot()
+            draw(axes, problem, problem_runs, colors)
             axes.grid(alpha=0.3)
             if axes.lines:
                 axes.legend(fontsize=7)
-        for figure, suffix in ((fronts, "fronts"), (clock, "wallclock")):
             figure.tight_layout()
-            buffer = io.BytesIO()
-            figure.savefig(buffer, format="png", dpi=100)
-            path = out / f"{problem}-comparison-{suffix}.png"
-            atomic_write_bytes(path, buffer.getvalue())
-            written.append(path)
+            written.append(_save(figure, out / f"{problem}-comparison-{suffix}.png"))
+    if not by_problem:
+        return written
+    columns = min(len(by_problem), 4)
+    rows = -(-len(by_problem) // columns)
+    for draw, suffix in ((_draw_fronts, "fronts"), (_draw_clock, "wallclock")):
+        figure = Figure(figsize=(3.2 * columns, 2.8 * rows + 0.3))
+        FigureCanvasAgg(figure)
+        for i, (problem, problem_runs) in enumerate(by_problem.items()):
+            axes = figure.add_subplot(rows, columns, i + 1)
+            draw(axes, problem, problem_runs, colors, small=True)
+            axes.grid(alpha=0.3)
+            axes.tick_params(labelsize=7)
+        present = [m for m in METHODS if any(r.method == m for r in runs)]
+        figure.legend([Line2D([], [], color=colors[m]) for m in present], present, loc="upper center",
+                      ncol=len(present), fontsize=8, frameon=False)  # fmt: skip
+        figure.tight_layout(rect=(0, 0, 1, 1 - 0.3 / (2.8 * rows + 0.3)))  # room for the legend on top
+        written.append(_save(figure, out / f"comparison-{suffix}.png", dpi=90))
     return written
 
 
@@ -228,23 +271,34 @@ def main() -> None:
     repo = Path(__file__).resolve().parents[1]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", type=Path, default=repo / "benchmarks" / "results")
-    parser.add_argument("--page", type=Path, help="write the table between this page's comparison-table markers")
+    parser.add_argument(
+        "--page",
+        type=Path,
+        action="append",
+        default=[],
+        help="write the table between this page's comparison-table markers (repeatable)",
+    )
     parser.add_argument("--out", type=Path, help="write comparison.md/.html/.tex and the figures here")
     args = parser.parse_args()
     runs = load_runs(args.results)
     table = markdown(runs)
     print(table, end="")
-    if args.page:
-        text = args.page.read_text(encoding="utf-8")
+    for page in args.page:
+        text = page.read_text(encoding="utf-8")
         updated = replace_block(text, table, BEGIN, END)
         if updated != text:
-            atomic_write_text(args.page, updated)
-            print(f"updated {args.page}", file=sys.stderr)
+            atomic_write_text(page, updated)
+            print(f"updated {page}", file=sys.stderr)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         paths = figures(runs, args.out)
-        images = "".join(f"\n![{p.stem}]({p.name})\n" for p in paths)
-        document = f"# The papers' comparison\n\n{table}{images}"
+        # the page inlines its images: only the two overviews, so the file committed after every
+        # finished run stays small; the per-problem figures lie beside it
+        overviews = [p for p in paths if p.name.startswith("comparison-")]
+        images = "".join(f"\n![{p.stem}]({p.name})\n" for p in overviews)
+        others = ", ".join(f"`{p.name}`" for p in paths if p not in overviews)
+        beside = f"\nPer problem, beside this page: {others}.\n" if others else ""
+        document = f"# The papers' comparison\n\n{table}{images}{beside}"
         atomic_write_text(args.out / "comparison.md", document)
         atomic_write_text(args.out / "comparison.html", to_html(document, args.out, title="The papers' comparison"))
         atomic_write_text(args.out / "comparison.tex", latex(runs))

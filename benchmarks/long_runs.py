@@ -56,6 +56,7 @@ DEFAULT_RUNS = Path.home() / "morl-runs"  # reproduce.py's default parent of run
 CARRY_MB = 4.0  # a bigger checkpoint is carried proportionally less often
 CARRIED = ("checkpoint.pt", "config.json", "metrics.jsonl", "sharing.json")  # all a resume needs
 TABLE_PAGE = "docs/benchmarks.md"  # the page holding the generated reproduction table
+COMPARISON_PAGES = ("docs/benchmarks.md", "README.md")  # the pages holding the papers' comparison table
 
 
 @dataclass(frozen=True)
@@ -293,31 +294,43 @@ def finish(job: Job, code: Path, enabled: bool, sharing: Sharing) -> None:
 
 def _regenerate_table(python: str, env: dict[str, str], enabled: bool) -> list[Path]:
     """The reproduction table (:data:`TABLE_PAGE`), its figure and summary, and the papers'
-    comparison (its table on the same page, ``results/comparison/``), regenerated from the records
-    (a test fails while either disagrees with them). The page is committed only when it has no edits of a
-    person's in the work tree (``commit`` takes whole files): otherwise the table is rewritten there
-    and left for that person to commit with their edits, and the log says so."""
-    readme = REPO / TABLE_PAGE
+    comparison (its table on the same page and in :data:`COMPARISON_PAGES`' others,
+    ``results/comparison/``), regenerated from the records (a test fails while any disagrees with
+    them). A page is committed only when it has no edits of a person's in the work tree (``commit``
+    takes whole files): otherwise its tables are rewritten there and left for that person to
+    commit with their edits, and the log says so."""
+
+    def edited(page: str) -> bool:
+        diff = ["git", "-C", str(REPO), "diff", "--quiet", "HEAD", "--", page]
+        return enabled and subprocess.run(diff).returncode != 0
+
+    edited_before = {page: edited(page) for page in (TABLE_PAGE, *COMPARISON_PAGES)}  # before rewriting them
     figure, summary = RESULTS / "reproduction.png", RESULTS / "reproduction.json"
-    diff = ["git", "-C", str(REPO), "diff", "--quiet", "HEAD", "--", TABLE_PAGE]
-    edited = enabled and subprocess.run(diff).returncode != 0
-    command = [python, "benchmarks/reproduction_summary.py", "--readme", str(readme), "--figure", str(figure),
-               "--out", str(summary)]  # fmt: skip
+    command = [python, "benchmarks/reproduction_summary.py", "--readme", str(REPO / TABLE_PAGE), "--figure",
+               str(figure), "--out", str(summary)]  # fmt: skip
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
     if done.returncode:
         log(f"reproduction table not regenerated: {done.stderr.strip().splitlines()[-1:]}")
         return []
-    # the papers' comparison (all methods, every budget) from the same records, on the same page
+    paths = [figure, summary]
+    # the papers' comparison (all methods, every budget) from the same records
     compared = RESULTS / "comparison"
-    command = [python, "benchmarks/comparison.py", "--page", str(readme), "--out", str(compared)]
+    command = [python, "benchmarks/comparison.py", "--out", str(compared)]
+    for page in COMPARISON_PAGES:
+        command += ["--page", str(REPO / page)]
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
     if done.returncode:  # the reproduction table is rewritten: commit it all the same
         log(f"comparison table not regenerated: {done.stderr.strip().splitlines()[-1:]}")
-        return [figure, summary] if edited else [readme, figure, summary]
-    if edited:
-        log(f"{TABLE_PAGE} has uncommitted edits: its generated tables were rewritten there, commit it with them")
-        return [figure, summary, compared]
-    return [readme, figure, summary, compared]
+        pages = [TABLE_PAGE]
+    else:
+        paths.append(compared)
+        pages = list(dict.fromkeys([TABLE_PAGE, *COMPARISON_PAGES]))
+    for page in pages:
+        if edited_before[page]:
+            log(f"{page} has uncommitted edits: its generated tables were rewritten there, commit it with them")
+        else:
+            paths.append(REPO / page)
+    return paths
 
 
 def _shipped_run_hv(model: Path) -> float:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from comparison import BEGIN, END, figures, latex, load_runs, markdown
 from reproduction import read_block
 
@@ -31,11 +32,13 @@ def _record(folder: Path, agent: str, problem: str, seed: int, hv: float, steps:
     (folder / f"{name}-front.json").write_text(json.dumps(front))
 
 
-def test_the_docs_table_is_the_one_the_committed_records_give() -> None:
-    """Regenerate with ``python benchmarks/comparison.py --page docs/benchmarks.md`` when this fails."""
+@pytest.mark.parametrize("page", ["docs/benchmarks.md", "README.md"])
+def test_the_pages_table_is_the_one_the_committed_records_give(page: str) -> None:
+    """Regenerate with ``python benchmarks/comparison.py --page docs/benchmarks.md --page README.md``
+    when this fails."""
     runs = load_runs(REPO / "benchmarks" / "results")
-    page = (REPO / "docs" / "benchmarks.md").read_text(encoding="utf-8")
-    assert read_block(page, BEGIN, END) == markdown(runs)
+    text = (REPO / page).read_text(encoding="utf-8")
+    assert read_block(text, BEGIN, END) == markdown(runs)
 
 
 def test_methods_budgets_and_what_is_left_out(tmp_path: Path) -> None:
@@ -58,10 +61,28 @@ def test_methods_budgets_and_what_is_left_out(tmp_path: Path) -> None:
     assert tex.count("\\\\") == 4 and "hyper-morl & 2 & $(3.00 \\pm 0.14)\\times 10^{4}$" in tex  # header, 3 rows
     assert "pgmorl & 1 & $2.5e4$" in tex
     paths = figures(runs, tmp_path)
-    assert [p.name for p in paths] == ["MO-Swimmer-v2-comparison-fronts.png", "MO-Swimmer-v2-comparison-wallclock.png"]
+    assert [p.name for p in paths] == ["MO-Swimmer-v2-comparison-fronts.png", "MO-Swimmer-v2-comparison-wallclock.png",
+                                       "comparison-fronts.png", "comparison-wallclock.png"]  # fmt: skip
     assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)
     np.testing.assert_array_equal(runs[0].front, [[1.0, 3.0], [2.0, 2.0]])
 
 
 def test_no_runs_yet() -> None:
     assert markdown([]).startswith("No run of the comparison on this version's problem definitions")
+
+
+def test_the_overview_figures_have_a_panel_per_problem(tmp_path: Path) -> None:
+    """The README's two figures: one panel per problem (up to four in a row), three objectives
+    drawn by their first two."""
+    _record(tmp_path, "hyper-morl", "MO-Swimmer-v2", 0, 2.9e4)
+    _record(tmp_path, "pgmorl", "MO-Hopper-v3", 0, 3.0e10)
+    out = tmp_path / "figures"
+    out.mkdir()
+    paths = figures(load_runs(tmp_path), out)
+    assert sorted(p.name for p in paths) == sorted(
+        [f"{p}-comparison-{kind}.png" for p in ("MO-Swimmer-v2", "MO-Hopper-v3") for kind in ("fronts", "wallclock")]
+        + ["comparison-fronts.png", "comparison-wallclock.png"])  # fmt: skip
+    for name in ("comparison-fronts.png", "comparison-wallclock.png"):
+        header = (out / name).read_bytes()[:24]
+        width, height = int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+        assert (width, height) == (576, 279)  # 2 panels of 3.2 in side by side, one row, at 90 dpi

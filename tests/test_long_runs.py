@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
+import comparison
+import long_runs
 import pytest
+import reproduction
 from long_runs import parse_job
 
 
@@ -87,3 +95,38 @@ def test_the_comparison_queue_parses_in_order(tmp_path) -> None:
     (tmp_path / "q.txt").write_text("MO-Ant-v2:0  # a comment\n\nMO-Ant-v2:nope\n")
     with pytest.raises(argparse.ArgumentTypeError, match="MO-Ant-v2:nope"):
         read_queue(tmp_path / "q.txt")
+
+
+def test_a_finished_run_regenerates_every_page_and_commits_only_the_unedited(tmp_path, monkeypatch) -> None:
+    """The generated tables go into docs/benchmarks.md and README.md; a page a person is editing is
+    rewritten in place but left out of the run's commit (the check must come before the rewrite)."""
+    repo = Path(__file__).resolve().parents[1]
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    (tmp_path / "docs").mkdir()
+    for script in ("reproduction.py", "reproduction_summary.py", "comparison.py"):
+        shutil.copy(repo / "benchmarks" / script, tmp_path / "benchmarks" / script)
+    for name in ("reproduce-MO-Swimmer-v2-seed0.json", "reproduce-MO-Swimmer-v2-seed0-front.json"):
+        shutil.copy(repo / "benchmarks" / "results" / name, tmp_path / "benchmarks" / "results" / name)
+    both = f"{reproduction.BEGIN}\nold\n{reproduction.END}\n\n{comparison.BEGIN}\nold\n{comparison.END}\n"
+    (tmp_path / "docs" / "benchmarks.md").write_text("# Benchmarks\n\n" + both)
+    (tmp_path / "README.md").write_text(f"# morl\n\n{comparison.BEGIN}\nold\n{comparison.END}\n")
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "start"], check=True)
+    readme = tmp_path / "README.md"
+    readme.write_text(readme.read_text() + "\nA person's paragraph, not committed yet.\n")
+    monkeypatch.setattr(long_runs, "REPO", tmp_path)
+    monkeypatch.setattr(long_runs, "RESULTS", tmp_path / "benchmarks" / "results")
+    monkeypatch.setattr(long_runs, "LOG", [tmp_path / "long_runs.log"])
+
+    paths = long_runs._regenerate_table(sys.executable, dict(os.environ), enabled=True)
+
+    assert tmp_path / "docs" / "benchmarks.md" in paths and readme not in paths
+    table = comparison.markdown(comparison.load_runs(tmp_path / "benchmarks" / "results"))
+    assert "| MO-Swimmer-v2 | 12 M (paper) | hyper-morl | 1 |" in table
+    for page in (readme, tmp_path / "docs" / "benchmarks.md"):
+        assert reproduction.read_block(page.read_text(), comparison.BEGIN, comparison.END) == table
+    assert "A person's paragraph" in readme.read_text()
+    assert "README.md has uncommitted edits" in (tmp_path / "long_runs.log").read_text()
+    assert (tmp_path / "benchmarks" / "results" / "comparison" / "comparison-fronts.png").is_file()
