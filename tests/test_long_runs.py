@@ -85,16 +85,12 @@ def test_sharing_counts_the_run_tree_and_leaves_the_rest_to_others() -> None:
 
 def test_the_comparison_queue_parses_in_order(tmp_path) -> None:
     """The committed queue of the papers' comparison: every line a job, first the paper budgets."""
-    from pathlib import Path
-
-    from long_runs import read_queue
-
-    jobs = read_queue(Path(__file__).resolve().parents[1] / "benchmarks" / "comparison_queue.txt")
+    jobs = long_runs.read_queue(Path(__file__).resolve().parents[1] / "benchmarks" / "comparison_queue.txt")
     assert jobs[0].name == "reproduce-MO-Swimmer-v2-seed0" and len({j.name for j in jobs}) == len(jobs)
     assert sum(j.agent == "pd-morl" for j in jobs) == 3 and all(j.steps for j in jobs if j.agent == "pd-morl")
     (tmp_path / "q.txt").write_text("MO-Ant-v2:0  # a comment\n\nMO-Ant-v2:nope\n")
     with pytest.raises(argparse.ArgumentTypeError, match="MO-Ant-v2:nope"):
-        read_queue(tmp_path / "q.txt")
+        long_runs.read_queue(tmp_path / "q.txt")
 
 
 def test_a_finished_run_regenerates_every_page_and_commits_only_the_unedited(tmp_path, monkeypatch) -> None:
