@@ -51,6 +51,7 @@ _LAZY = {
     "SB3MultiPolicy": "morl.agents.sb3",
     "SB3MultiPolicyConfig": "morl.agents.sb3",
     "AGENTS": "morl.agents",
+    "register_agent": "morl.agents",
     "PreferencePolicy": "morl.policy",
     "evaluate_front": "morl.evaluation",
     "FrontResult": "morl.evaluation",
@@ -92,5 +93,6 @@ __all__ = [
     "make",
     "make_vec",
     "pretrained",
+    "register_agent",
     "validate_preference",
 ]

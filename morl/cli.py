@@ -218,12 +218,29 @@ def _cmd_bench_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_agents(args: argparse.Namespace) -> int:
-    from morl.agents import AGENTS
+    from morl.agents import AGENTS, agent_entry
 
     width = max(len(name) for name in AGENTS)
-    for name, cls in AGENTS.items():
-        print(f"{name:<{width}}  {cls.summary}")
+    for name, cls in _loadable_agents():
+        entry = agent_entry(name)
+        print(f"{name:<{width}}  {cls.summary}" + (f"  [{entry}]" if entry else ""))
     return 0
+
+
+def _loadable_agents() -> list[tuple[str, Any]]:
+    """(name, class) of every agent; one from outside morl that does not load (its package broken
+    or missing) is left out with a warning on stderr rather than taking the whole CLI down."""
+    from morl.agents import AGENTS, agent_entry
+
+    found = []
+    for name in AGENTS:
+        try:
+            found.append((name, AGENTS[name]))
+        except (ImportError, TypeError, ValueError) as error:
+            if agent_entry(name) is None:
+                raise  # morl's own: a broken installation, not a plugin's problem
+            print(f"morl: agent {name!r} left out: {error}", file=sys.stderr)
+    return found
 
 
 # A quick preset for the demo: fewer samples per update and a higher learning rate than the
@@ -557,11 +574,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_train_parser(sub: Any) -> None:
-    from morl.agents import AGENTS
-
     train = sub.add_parser("train", help="train an agent (see `morl agents`)")
     agents = train.add_subparsers(dest="agent", required=True, metavar="AGENT", parser_class=_Parser)
-    for name, cls in AGENTS.items():
+    for name, cls in _loadable_agents():
         parser = agents.add_parser(name, help=cls.summary, description=cls.summary)
         parser.add_argument("--problem", required=True, help="problem id, e.g. MO-HalfCheetah-v2")
         parser.add_argument("--steps", type=_positive_int, help="training env steps (default: the paper budget)")

@@ -18,7 +18,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from morl.agents import get_agent
+from morl.agents import agent_entry, get_agent, register_agent
 from morl.cores import available_cores
 from morl.envs.catalog import get_problem
 from morl.run_files import atomic_write_text
@@ -49,12 +49,21 @@ class BenchRun:
 
 
 def describe_run(run: BenchRun) -> dict[str, Any]:
-    """A run as plain JSON (in its record, and for a run started in another process)."""
-    return {**asdict(run), "overrides": dict(run.overrides)}
+    """A run as plain JSON (in its record, and for a run started in another process). An agent
+    from outside morl comes with its ``module:Class`` path (``agent_entry``): the process that runs
+    it registers it again, and the record says which code it was."""
+    description = {**asdict(run), "overrides": dict(run.overrides)}
+    entry = agent_entry(run.agent)
+    if entry is not None:
+        description["agent_entry"] = entry
+    return description
 
 
 def run_from_description(description: dict[str, Any]) -> BenchRun:
-    """The inverse of :func:`describe_run`."""
+    """The inverse of :func:`describe_run` (registering an agent from outside morl by its path)."""
+    entry = description.get("agent_entry")
+    if entry is not None and agent_entry(description["agent"]) != entry:
+        register_agent(description["agent"], entry)
     return BenchRun(description["agent"], description["problem"], int(description["seed"]),
                     description["total_steps"], tuple(sorted(description["overrides"].items())))  # fmt: skip
 
