@@ -86,3 +86,16 @@ def test_the_overview_figures_have_a_panel_per_problem(tmp_path: Path) -> None:
         header = (out / name).read_bytes()[:24]
         width, height = int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
         assert (width, height) == (576, 279)  # 2 panels of 3.2 in side by side, one row, at 90 dpi
+
+
+def test_any_agent_with_records_can_join_the_comparison(tmp_path: Path) -> None:
+    """``--methods``: an agent of one's own (a name with '_' or '.') beside the papers' ones."""
+    _record(tmp_path, "hyper-morl", "MO-Swimmer-v2", 0, 2.9e4)
+    _record(tmp_path, "my_agent.v2", "MO-Swimmer-v2", 0, 3.3e4)
+    assert [r.method for r in load_runs(tmp_path)] == ["hyper-morl"]  # the papers' three by default
+    runs = load_runs(tmp_path, ("my_agent.v2", "hyper-morl"))
+    assert [r.method for r in runs] == ["my_agent.v2", "hyper-morl"]
+    assert "| MO-Swimmer-v2 | 12 M (paper) | my_agent.v2 | 1 | 3.30e4 |  |" in markdown(runs)
+    out = tmp_path / "figures"
+    out.mkdir()
+    assert len(figures(runs, out)) == 4
