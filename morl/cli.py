@@ -218,28 +218,30 @@ def _cmd_bench_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_agents(args: argparse.Namespace) -> int:
-    from morl.agents import AGENTS, agent_entry
+    from morl.agents import agent_entry
 
-    width = max(len(name) for name in AGENTS)
-    for name, cls in _loadable_agents():
+    agents = _loadable_agents(warn=False)  # building the parser has warned of those left out
+    width = max(len(name) for name, _ in agents)
+    for name, cls in agents:
         entry = agent_entry(name)
         print(f"{name:<{width}}  {cls.summary}" + (f"  [{entry}]" if entry else ""))
     return 0
 
 
-def _loadable_agents() -> list[tuple[str, Any]]:
+def _loadable_agents(warn: bool = True) -> list[tuple[str, Any]]:
     """(name, class) of every agent; one from outside morl that does not load (its package broken
-    or missing) is left out with a warning on stderr rather than taking the whole CLI down."""
+    or missing) is left out, with a warning on stderr, rather than taking the whole CLI down."""
     from morl.agents import AGENTS, agent_entry
 
     found = []
     for name in AGENTS:
         try:
             found.append((name, AGENTS[name]))
-        except (ImportError, TypeError, ValueError) as error:
+        except Exception as error:
             if agent_entry(name) is None:
-                raise  # morl's own: a broken installation, not a plugin's problem
-            print(f"morl: agent {name!r} left out: {error}", file=sys.stderr)
+                raise  # morl's own: a broken installation, not an outside agent's problem
+            if warn:
+                print(f"morl: agent {name!r} left out: {error}", file=sys.stderr)
     return found
 
 
@@ -574,27 +576,47 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_train_parser(sub: Any) -> None:
+    from morl.agents import agent_entry
+
     train = sub.add_parser("train", help="train an agent (see `morl agents`)")
     agents = train.add_subparsers(dest="agent", required=True, metavar="AGENT", parser_class=_Parser)
     for name, cls in _loadable_agents():
-        parser = agents.add_parser(name, help=cls.summary, description=cls.summary)
-        parser.add_argument("--problem", required=True, help="problem id, e.g. MO-HalfCheetah-v2")
-        parser.add_argument("--steps", type=_positive_int, help="training env steps (default: the paper budget)")
-        out_help = "output directory (checkpoint, front, logs); resumes a run of the same config"
-        parser.add_argument("--out", type=_path, required=True, help=out_help)
-        parser.add_argument("--quiet", action="store_true", help="no progress bar")
-        group = parser.add_argument_group("config (defaults: the agent's settings for the problem)")
-        for field_name, kind, default, text in cls.config_class.field_help():
-            if field_name == "total_steps":
+        if agent_entry(name) is not None:  # an outside agent's config may not fit the command line:
+            try:  # try it on a scratch parser first
+                _add_agent_parser(argparse.ArgumentParser().add_subparsers(), name, cls)
+            except Exception as error:
+                print(f"morl: agent {name!r} left out of `morl train`: {type(error).__name__}: {error}",
+                      file=sys.stderr)  # fmt: skip
                 continue
-            flag = f"--{field_name.replace('_', '-')}"
-            if kind is bool:
-                group.add_argument(flag, dest=field_name, action=argparse.BooleanOptionalAction, default=None,
-                                   help=f"{text} (default {default})")  # fmt: skip
-            else:
-                group.add_argument(flag, dest=field_name, type=kind, default=None, metavar=kind.__name__.upper(),
-                                   help=f"{text} (default {default})".replace("%", "%%"))  # fmt: skip
-        parser.set_defaults(func=_cmd_train)
+        _add_agent_parser(agents, name, cls)
+
+
+_TRAIN_OPTIONS = frozenset({"problem", "steps", "out", "quiet", "agent", "func", "command"})  # the parser's own
+
+
+def _add_agent_parser(agents: Any, name: str, cls: Any) -> None:
+    """``morl train NAME``: the common options and one per field of the agent's config."""
+    taken = sorted(_TRAIN_OPTIONS & {field for field, *_ in cls.config_class.field_help()})
+    if taken:
+        raise ValueError(f"its config's fields {taken} would shadow the command line's own options")
+    parser = agents.add_parser(name, help=cls.summary, description=cls.summary)
+    parser.add_argument("--problem", required=True, help="problem id, e.g. MO-HalfCheetah-v2")
+    parser.add_argument("--steps", type=_positive_int, help="training env steps (default: the paper budget)")
+    out_help = "output directory (checkpoint, front, logs); resumes a run of the same config"
+    parser.add_argument("--out", type=_path, required=True, help=out_help)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    group = parser.add_argument_group("config (defaults: the agent's settings for the problem)")
+    for field_name, kind, default, text in cls.config_class.field_help():
+        if field_name == "total_steps":
+            continue
+        flag = f"--{field_name.replace('_', '-')}"
+        if kind is bool:
+            group.add_argument(flag, dest=field_name, action=argparse.BooleanOptionalAction, default=None,
+                               help=f"{text} (default {default})")  # fmt: skip
+        else:
+            group.add_argument(flag, dest=field_name, type=kind, default=None, metavar=kind.__name__.upper(),
+                               help=f"{text} (default {default})".replace("%", "%%"))  # fmt: skip
+    parser.set_defaults(func=_cmd_train)
 
 
 class _SwallowedInterrupts:

@@ -43,7 +43,7 @@ _CLASSES = {
 }
 _REGISTERED: dict[str, str] = {}  # register_agent's: name -> "module:Class"
 _REGISTERED_CLASSES: dict[str, type[Agent]] = {}  # ... and the class itself when one was given
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_NAME = re.compile(r"^(?!.*__)[a-z0-9][a-z0-9._-]*$")  # no "__": bench keys are agent__problem__seed
 _ENTRY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
@@ -55,7 +55,13 @@ def _plugins() -> dict[str, tuple[str, str]]:
         if point.name in _CLASSES or point.name in found:
             continue  # morl's own names are morl's; of two packages, the first found
         dist = getattr(point, "dist", None)
-        found[point.name] = (point.value, dist.name if dist is not None else "an installed package")
+        where = dist.name if dist is not None else "an installed package"
+        if not _NAME.match(point.name):  # it could not name a run directory or a bench key
+            message = (f"entry point {point.name!r} of {where!r} (group {ENTRY_POINT_GROUP}) left out: an agent's "
+                       "name is lowercase letters, digits, '.', '_' or '-' (no '__')")  # fmt: skip
+            warnings.warn(message, stacklevel=3)
+            continue
+        found[point.name] = (point.value, where)
     return found
 
 
@@ -78,6 +84,8 @@ def _source(name: str) -> str:
 
 
 def _resolve(entry: str) -> object:
+    if not _ENTRY.match(entry):
+        raise ImportError(f"{entry!r} is not an import path 'module:Class'")
     module, qualname = entry.split(":")
     target: object = importlib.import_module(module)
     for part in qualname.split("."):
@@ -102,20 +110,20 @@ class _Registry(Mapping[str, "type[Agent]"]):
     """name -> agent class, each module imported when its class is first asked for."""
 
     def __getitem__(self, name: str) -> type[Agent]:
-        entries = _entries()
-        if name not in entries:
-            raise KeyError(f"agent {name!r} is unknown; expected one of: {', '.join(entries)}")
-        if name in _CLASSES:
+        if name in _CLASSES:  # morl's own: no look at the installed packages
             module, cls = _CLASSES[name].split(":")
             agent: type[Agent] = getattr(importlib.import_module(module), cls)
             return agent
+        entries = _entries()
+        if name not in entries:
+            raise KeyError(f"agent {name!r} is unknown; expected one of: {', '.join(entries)}")
         if name in _REGISTERED_CLASSES:
             return _REGISTERED_CLASSES[name]
         where = f"{entries[name]!r}, {_source(name)}"
         try:
             target = _resolve(entries[name])
-        except (ImportError, AttributeError) as error:
-            raise ImportError(f"agent {name!r}: cannot import {where}: {error}") from error
+        except Exception as error:  # a plugin's module may fail in any way while it is imported
+            raise ImportError(f"agent {name!r}: cannot import {where}: {type(error).__name__}: {error}") from error
         return _checked(name, target, where)
 
     def __iter__(self) -> Iterator[str]:
@@ -125,7 +133,7 @@ class _Registry(Mapping[str, "type[Agent]"]):
         return len(_entries())
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name in _entries()
+        return isinstance(name, str) and (name in _CLASSES or name in _entries())
 
 
 AGENTS: Mapping[str, type[Agent]] = _Registry()
@@ -142,7 +150,8 @@ def register_agent(name: str, agent: str | type[Agent]) -> None:
     passes a registration on to its workers and Ray tasks by the ``module:Class`` path, so a class
     defined in ``__main__`` or a notebook runs in ``--jobs 1`` only."""
     if not isinstance(name, str) or not _NAME.match(name):
-        raise ValueError(f"name={name!r}: expected lowercase letters, digits, '.', '_' or '-', e.g. 'my-agent'")
+        raise ValueError(f"name={name!r}: expected lowercase letters, digits, '.', '_' or '-' (no '__'), e.g. "
+                         "'my-agent'")  # fmt: skip
     if name in _CLASSES:
         raise ValueError(f"name={name!r} is one of morl's own agents ({', '.join(_CLASSES)}); choose another name")
     if isinstance(agent, str):
@@ -151,7 +160,7 @@ def register_agent(name: str, agent: str | type[Agent]) -> None:
         entry, cls = agent, None
     else:
         cls = _checked(name, agent, "given to morl.register_agent")
-        entry = f"{cls.__module__}:{cls.__qualname__}"
+        entry = f"{cls.__module__}:{cls.__qualname__}"  # for other processes: see importable_elsewhere
     previous = _REGISTERED.get(name)
     if previous is not None and (previous != entry or _REGISTERED_CLASSES.get(name) not in (None, cls)):
         warnings.warn(f"agent {name!r} was registered as {previous!r}; now {entry!r}", stacklevel=2)
@@ -167,11 +176,23 @@ def agent_entry(name: str) -> str | None:
     return None if name in _CLASSES else _entries().get(name)
 
 
+def importable_elsewhere(name: str) -> None:
+    """A ValueError unless another process can import agent ``name`` by its path: a class
+    registered from ``__main__`` (a script, a notebook) or from inside a function cannot be, so
+    ``morl bench`` refuses to hand it to worker processes or Ray tasks before it starts any."""
+    entry = agent_entry(name)
+    if entry is None:
+        return
+    module, qualname = entry.split(":", 1)
+    if module == "__main__" or "<locals>" in qualname:
+        raise ValueError(f"agent {name!r} is registered as {entry!r}, which processes that morl bench starts "
+                         "cannot import; run it with jobs=1, or define the class in an importable module")  # fmt: skip
+
+
 def get_agent(name: str) -> type[Agent]:
     """The agent class called ``name``; a ValueError listing the known names otherwise."""
-    entries = _entries()
-    if name not in entries:
-        raise ValueError(f"agent={name!r} is unknown; expected one of: {', '.join(entries)}")
+    if name not in AGENTS:
+        raise ValueError(f"agent={name!r} is unknown; expected one of: {', '.join(_entries())}")
     return AGENTS[name]
 
 

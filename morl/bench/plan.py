@@ -59,11 +59,30 @@ def describe_run(run: BenchRun) -> dict[str, Any]:
     return description
 
 
-def run_from_description(description: dict[str, Any]) -> BenchRun:
-    """The inverse of :func:`describe_run` (registering an agent from outside morl by its path)."""
+def same_description(a: Any, b: Any) -> bool:
+    """Whether two run descriptions (a record's, a plan's) describe the same run. An outside
+    agent's ``agent_entry`` is provenance, not identity: the same class reached by another path (a
+    re-export, a refactored package) must not make finished runs run again."""
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return False
+    return {k: v for k, v in a.items() if k != "agent_entry"} == {k: v for k, v in b.items() if k != "agent_entry"}
+
+
+def same_run(described: Any, run: BenchRun) -> bool:
+    """Whether a record's or plan's description is ``run``'s (see :func:`same_description`)."""
+    return same_description(described, describe_run(run))
+
+
+def register_described_agent(description: dict[str, Any]) -> None:
+    """In a process that ``morl bench`` started: register the run's agent from outside morl by the
+    path its description carries (the starting process's registration does not cross over)."""
     entry = description.get("agent_entry")
     if entry is not None and agent_entry(description["agent"]) != entry:
         register_agent(description["agent"], entry)
+
+
+def run_from_description(description: dict[str, Any]) -> BenchRun:
+    """The inverse of :func:`describe_run`."""
     return BenchRun(description["agent"], description["problem"], int(description["seed"]),
                     description["total_steps"], tuple(sorted(description["overrides"].items())))  # fmt: skip
 

@@ -23,7 +23,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from morl.bench.plan import BenchRun, describe_run, resources, run_from_description, write_plan
+from morl.agents import importable_elsewhere
+from morl.bench.plan import (
+    BenchRun,
+    describe_run,
+    register_described_agent,
+    resources,
+    run_from_description,
+    write_plan,
+)
 from morl.bench.runner import failed_record, finished, run_one, summary, write_record
 from morl.cores import available_cores
 from morl.run_files import writable_directory
@@ -31,6 +39,7 @@ from morl.run_files import writable_directory
 
 def _run_task(description: dict[str, Any], out: str, share: dict[str, int], command: str) -> dict[str, Any]:
     """One bench run inside a Ray worker (importable by reference: Ray ships only its name)."""
+    register_described_agent(description)  # an agent from outside morl, by its path
     return run_one(run_from_description(description), Path(out), share, command)
 
 
@@ -108,6 +117,8 @@ def bench_on_ray(runs: list[BenchRun], out: str | os.PathLike[str], *, address: 
         raise ValueError(f"cpus_per_run={cpus_per_run!r} must be a positive integer")
     if not isinstance(address, str) or not address:
         raise ValueError(f"address={address!r}: expected 'local', 'auto' or a Ray head address")
+    for agent in sorted({r.agent for r in runs}):  # each task imports its agent by its path
+        importable_elsewhere(agent)
     root = Path(out)
     writable_directory(root, "--out")
     write_plan(root, runs, command)

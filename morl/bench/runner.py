@@ -20,9 +20,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from morl.agents import get_agent
+from morl.agents import get_agent, importable_elsewhere
 from morl.bench.definitions import check_resumable
-from morl.bench.plan import BenchRun, describe_run, resources, write_plan
+from morl.bench.plan import BenchRun, describe_run, resources, same_run, write_plan
 from morl.bench.records import RECORD_FORMAT, read_records
 from morl.cores import available_cores
 from morl.envs.catalog import get_problem
@@ -44,7 +44,7 @@ def finished(out: Path, run: BenchRun) -> bool:
         record = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         return False
-    return bool(record.get("status") == "finished" and record.get("run") == describe_run(run))
+    return bool(record.get("status") == "finished" and same_run(record.get("run"), run))
 
 
 def run_one(run: BenchRun, out: Path, share: dict[str, int], command: str) -> dict[str, Any]:
@@ -132,6 +132,9 @@ def bench(runs: list[BenchRun], out: str | os.PathLike[str], *, jobs: int = 1, c
     if jobs > cores:  # more runs than cores would only slow each other down
         report(f"bench: --jobs {jobs} is more than the {cores} cores this process may use; running {cores} at a time")
         jobs = cores
+    if jobs > 1:  # the runs go to other processes: each agent must be importable there by its path
+        for agent in sorted({r.agent for r in runs}):
+            importable_elsewhere(agent)
     check_resumable(read_records(root, strict=False), {get_problem(r.problem).name for r in runs}, repr(str(root)))
     write_plan(root, runs, command)
     todo = [run for run in runs if not finished(root, run)]

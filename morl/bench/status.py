@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from morl.agents import get_agent
-from morl.bench.plan import read_plan
+from morl.bench.plan import read_plan, same_description
 from morl.run_files import DirectoryLock
 
 STATES = ("finished", "failed", "running", "interrupted", "pending")
@@ -60,7 +60,7 @@ def _progress(directory: Path) -> tuple[int, int | None, float | None]:
 def _agent_resumes(key: str) -> bool:
     try:
         return get_agent(key.split("__", 1)[0]).resumes
-    except (ValueError, ImportError):
+    except Exception:  # unknown here (registered in another program) or an installed agent that fails
         return True
 
 
@@ -98,7 +98,7 @@ def bench_status(out: str | Path) -> list[RunStatus]:
             except (OSError, json.JSONDecodeError):
                 record = None
         pid = DirectoryLock.holder(started[key]) if key in started else None
-        stale = record is not None and key in planned and record.get("run") != planned[key]
+        stale = record is not None and key in planned and not same_description(record.get("run"), planned[key])
         if stale and pid is None:
             statuses.append(RunStatus(key, "pending", "its record is of another config; runs again on the next bench"))
         elif record is not None and record.get("status") == "finished":

@@ -11,12 +11,13 @@ import json
 import sys
 from pathlib import Path
 
-from morl.bench.plan import run_from_description
+from morl.bench.plan import register_described_agent, run_from_description
 from morl.bench.runner import run_one
 
 
 def main() -> int:
     spec = json.loads(sys.argv[1])
+    register_described_agent(spec["run"])  # an agent from outside morl, by its path
     run_one(run_from_description(spec["run"]), Path(spec["out"]), spec["share"], spec["command"])
     return 0
 
