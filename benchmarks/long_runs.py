@@ -14,8 +14,11 @@ trained it however many machines it crossed.
 A finished run's record and front are copied into ``benchmarks/results/`` and the front drawn;
 its pretrained model is exported (``export_pretrained.py``, best of the seeds whose run
 directories are on this machine, unless a shipped model of a better run is there already); the
-carried checkpoint is removed; the reproduction table (docs/benchmarks.md) is regenerated from the records
-(``reproduction_summary.py``); all of it is committed. What the result means, in words, is left to
+carried checkpoint is removed; the reproduction table (docs/benchmarks.md) and the papers'
+comparison (its table in docs/benchmarks.md and README.md, its figures in
+``results/comparison/``) are regenerated from the records (``reproduction_summary.py``,
+``comparison.py``); all of it is committed (a page with a person's uncommitted edits is rewritten
+but left to that person to commit). What the result means, in words, is left to
 a person, who reads it first.
 
 Usage: python benchmarks/long_runs.py MO-Ant-v2:0 MO-Swimmer-v2:0:pgmorl [MO-Hopper-v2:0:pd-morl:steps=1000000 ...]
