@@ -31,7 +31,9 @@ the Humanoid run from ~5.1k to ~1.4k env-steps/s for as long as both ran: each r
 takes all cores (``update_threads=0``), and threads waiting on each other across runs stall (the
 pathology ``morl bench --jobs`` avoids by giving each parallel run its share of the cores).
 Start it detached (``setsid nohup ... &``) at the start of every session until its queue is done;
-``~/morl-runs/long_runs.log`` says what it did; ``pkill -USR1 -f long_runs.py`` carries at once
+``~/morl-runs/long_runs.log`` says what it did, ``--status`` where each job of the queue stands
+(finished, in flight with its rate, pending; the env steps left per agent);
+``pkill -USR1 -f long_runs.py`` carries at once
 (before a session ends: training since the last carry is otherwise lost with the machine).
 """
 
@@ -472,6 +474,44 @@ def run(job: Job, args: argparse.Namespace) -> bool:
     return True
 
 
+def _last_step(metrics: Path) -> int:
+    """The env steps of a run's last logged iteration (0 before its first)."""
+    if not metrics.is_file():
+        return 0
+    lines = metrics.read_text().strip().splitlines()
+    return int(json.loads(lines[-1]).get("step", 0)) if lines else 0
+
+
+def status_lines(jobs: list[Job]) -> list[str]:
+    """Where each job of a queue stands, for whoever plans the next sessions: finished (its HV and
+    hours), in flight (env steps done of its budget, wall-clock so far, and the rate they give),
+    or pending (its budget); then the env steps left, per agent."""
+    from morl.envs.catalog import get_problem
+
+    lines, left = [], dict[str, int]()
+    for job in jobs:
+        budget = job.steps or get_problem(job.problem).paper_budget
+        if job.finished():
+            record = json.loads((RESULTS / f"{job.name}.json").read_text())
+            hours = record["train_wall_clock_s"] / 3600
+            bound = " (upper bound)" if record.get("wall_clock_upper_bound") else ""
+            lines.append(f"finished   {job.name}: HV {record['hypervolume']:.4g}, {hours:.2f} h{bound}")
+            continue
+        source = job.run_dir if (job.run_dir / "metrics.jsonl").is_file() else job.carry_dir
+        done = _last_step(source / "metrics.jsonl")
+        if done or job.carry_dir.exists():
+            wall = Sharing.carried(job).wall_s
+            rate = f", {done / wall:,.0f} env-steps/s" if wall > 0 and done else ""
+            where = "here" if source == job.run_dir else "carried"
+            lines.append(f"in flight  {job.name}: {done:,} of {budget:,} env steps ({where}), "
+                         f"{wall / 3600:.2f} h so far{rate}")  # fmt: skip
+        else:
+            lines.append(f"pending    {job.name}: {budget:,} env steps")
+        left[job.agent] = left.get(job.agent, 0) + budget - done
+    lines.append("env steps left: " + (", ".join(f"{agent} {steps:,}" for agent, steps in left.items()) or "none"))
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("jobs", nargs="*", type=parse_job,
@@ -482,6 +522,7 @@ def main() -> None:
     parser.add_argument("--no-commit", dest="commit", action="store_false", help="carry without committing")
     parser.add_argument("--runs", type=Path, default=DEFAULT_RUNS, help="run directories' parent")
     parser.add_argument("--steps", type=int, help="every job at this budget unless it names its own (steps=N)")
+    parser.add_argument("--status", action="store_true", help="say where each job stands, and train nothing")
     args = parser.parse_args()
     if args.carry_every <= 0:
         parser.error(f"--carry-every must be positive, got {args.carry_every}")
@@ -492,6 +533,10 @@ def main() -> None:
             parser.error(f"--queue {str(args.queue)!r}: {error}")
     if not args.jobs:
         parser.error("no jobs: give PROBLEM:SEED[:AGENT]... or --queue FILE")
+    if args.status:
+        jobs = [dataclasses.replace(j, runs=args.runs, steps=j.steps or args.steps) for j in args.jobs]
+        print("\n".join(status_lines(jobs)))
+        return
     args.runs.mkdir(parents=True, exist_ok=True)
     LOG.append(args.runs / "long_runs.log")
     signal.signal(signal.SIGUSR1, lambda number, frame: CARRY_NOW.append(number))

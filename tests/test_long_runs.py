@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -126,3 +127,26 @@ def test_a_finished_run_regenerates_every_page_and_commits_only_the_unedited(tmp
     assert "A person's paragraph" in readme.read_text()
     assert "README.md has uncommitted edits" in (tmp_path / "long_runs.log").read_text()
     assert (tmp_path / "benchmarks" / "results" / "comparison" / "comparison-fronts.png").is_file()
+
+
+def test_status_says_where_each_job_stands(tmp_path, monkeypatch) -> None:
+    """Finished (its record), in flight (its run directory's last logged step and wall-clock) and
+    pending jobs, and the env steps left per agent."""
+    repo = Path(__file__).resolve().parents[1]
+    results, inflight, runs = tmp_path / "results", tmp_path / "inflight", tmp_path / "runs"
+    results.mkdir()
+    shutil.copy(repo / "benchmarks" / "results" / "reproduce-MO-Swimmer-v2-seed0.json", results)
+    monkeypatch.setattr(long_runs, "RESULTS", results)
+    monkeypatch.setattr(long_runs, "INFLIGHT", inflight)
+    specs = ("MO-Swimmer-v2:0", "MO-Swimmer-v2:0:pgmorl", "MO-Hopper-v2:1:pd-morl:steps=1000000")
+    jobs = [dataclasses.replace(parse_job(spec), runs=runs) for spec in specs]
+    flying = jobs[1].run_dir
+    flying.mkdir(parents=True)
+    (flying / "metrics.jsonl").write_text('{"step": 1000000}\n{"step": 2000000, "eval/hypervolume": 5.0}\n')
+    (flying / "sharing.json").write_text('{"wall_s": 400.0, "others_cpu_s": 0.0}\n')
+    lines = long_runs.status_lines(jobs)
+    assert lines[0].startswith("finished   reproduce-MO-Swimmer-v2-seed0: HV 2.944e+04, 0.19 h")
+    assert lines[1] == ("in flight  reproduce-pgmorl-MO-Swimmer-v2-seed0: 2,000,000 of 12,000,000 env steps (here), "
+                        "0.11 h so far, 5,000 env-steps/s")  # fmt: skip
+    assert lines[2] == "pending    reproduce-pd-morl-MO-Hopper-v2-seed1-steps1000000: 1,000,000 env steps"
+    assert lines[3] == "env steps left: pgmorl 10,000,000, pd-morl 1,000,000"
