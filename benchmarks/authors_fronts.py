@@ -29,8 +29,10 @@ import numpy as np
 from reproduction import PUBLISHED
 
 from morl.envs.catalog import get_problem
+from morl.envs.fingerprint import fingerprint
 from morl.pareto import non_dominated
 from morl.run_files import atomic_write_text
+from morl.versions import versions
 
 SUMMARY = Path(__file__).resolve().parent / "results" / "authors_fronts.json"
 SOURCE = "HisaoLabSUSTC/Hyper-MORL: pretrained/<problem>/Hyper-MORL/default/<seed>/final/objs.txt"
@@ -81,9 +83,15 @@ def from_repository(repo: Path) -> dict[str, Any]:
             relative = f"pretrained/{problem}/Hyper-MORL/default/{seed}/final/objs.txt"
             hv, seconds, points = parse_objs(read(relative), relative)
             seeds.append({"seed": seed, "hv": hv, "seconds": seconds, **summarise_front(points)})
-        problems[problem] = {"objectives": list(get_problem(problem).objective_names), "seeds": seeds}
+        # the fingerprint of this morl's definition of the problem: the one that reproduces the
+        # authors' MuJoCo 2.0 problem these fronts were measured on, and the one ours are compared on
+        problems[problem] = {"objectives": list(get_problem(problem).objective_names),
+                             "fingerprint": fingerprint(problem), "seeds": seeds}  # fmt: skip
+    produced_by = versions()
     return {"format": "morl.authors_fronts", "format_version": 1, "source": SOURCE,
-            "source_commit": commit.stdout.strip() or None, "problems": problems}  # fmt: skip
+            "source_commit": commit.stdout.strip() or None, "git_commit": produced_by.get("git_commit"),
+            "versions": produced_by, "command": "python benchmarks/authors_fronts.py --repo PATH/TO/Hyper-MORL",
+            "problems": problems}  # fmt: skip
 
 
 def compare(front_file: Path, summary: dict[str, Any]) -> str:

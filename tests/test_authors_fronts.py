@@ -11,6 +11,8 @@ import pytest
 from authors_fronts import SUMMARY, compare, parse_objs, summarise_front
 from reproduction import PUBLISHED
 
+import morl
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -32,6 +34,7 @@ def test_a_file_in_another_format_is_named_in_the_error(text: str) -> None:
 def test_the_committed_summary_agrees_with_the_published_numbers() -> None:
     """The spec quotes the same nine runs (mean, std, range to 3 figures, mean hours)."""
     summary = json.loads(SUMMARY.read_text())
+    assert summary["git_commit"] and summary["versions"]["morl"] and summary["command"].startswith("python ")
     assert set(summary["problems"]) == set(PUBLISHED)
     for problem, data in summary["problems"].items():
         published, hvs = PUBLISHED[problem], [s["hv"] for s in data["seeds"]]
@@ -42,6 +45,7 @@ def test_the_committed_summary_agrees_with_the_published_numbers() -> None:
         )
         assert np.mean([s["seconds"] for s in data["seeds"]]) / 3600 == pytest.approx(published.hours, abs=0.05)
         assert all(len(s["best"]) == len(data["objectives"]) for s in data["seeds"])
+        assert data["fingerprint"] == morl.fingerprint(problem)  # compared on this morl's definition
 
 
 def test_our_front_beside_theirs() -> None:
