@@ -474,18 +474,11 @@ def run(job: Job, args: argparse.Namespace) -> bool:
     return True
 
 
-def _last_step(metrics: Path) -> int:
-    """The env steps of a run's last logged iteration (0 before its first)."""
-    if not metrics.is_file():
-        return 0
-    lines = metrics.read_text().strip().splitlines()
-    return int(json.loads(lines[-1]).get("step", 0)) if lines else 0
-
-
 def status_lines(jobs: list[Job]) -> list[str]:
     """Where each job of a queue stands, for whoever plans the next sessions: finished (its HV and
     hours), in flight (env steps done of its budget, wall-clock so far, and the rate they give),
     or pending (its budget); then the env steps left, per agent."""
+    from morl.bench.status import run_progress  # the bench's reader: a row being appended is skipped
     from morl.envs.catalog import get_problem
 
     lines, left = [], dict[str, int]()
@@ -498,7 +491,7 @@ def status_lines(jobs: list[Job]) -> list[str]:
             lines.append(f"finished   {job.name}: HV {record['hypervolume']:.4g}, {hours:.2f} h{bound}")
             continue
         source = job.run_dir if (job.run_dir / "metrics.jsonl").is_file() else job.carry_dir
-        done = _last_step(source / "metrics.jsonl")
+        done = run_progress(source)[0]
         if done or job.carry_dir.exists():
             wall = Sharing.carried(job).wall_s
             rate = f", {done / wall:,.0f} env-steps/s" if wall > 0 and done else ""

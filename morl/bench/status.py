@@ -32,7 +32,7 @@ class RunStatus:
     detail: str
 
 
-def _progress(directory: Path) -> tuple[int, int | None, float | None]:
+def run_progress(directory: Path) -> tuple[int, int | None, float | None]:
     """(env steps logged so far, the planned total, the mean training rate of the last five
     iterations in env-steps/s) of a run directory; a part it lacks reads as 0 or None."""
     steps, rates = 0, []
@@ -66,7 +66,7 @@ def _agent_resumes(key: str) -> bool:
 
 def _unfinished(key: str, directory: Path, pid: int | None) -> RunStatus:
     """A run directory without a finished record: running when ``pid`` holds its lock."""
-    steps, total, rate = _progress(directory)
+    steps, total, rate = run_progress(directory)
     done = f"{steps:,} / {total:,} env steps ({100 * steps / total:.0f} %)" if total else f"{steps:,} env steps"
     if pid is not None:
         left = ""
