@@ -10,7 +10,10 @@ appears) and method, and writes:
   points, training parameters, wall-clock, env steps, and the authors' published Hyper-MORL
   hypervolume beside ours) as Markdown between the ``comparison-table`` markers of a page
   (``--page docs/benchmarks.md``; ``tests/test_comparison.py`` fails when page and records
-  disagree), and as ``comparison.html`` and ``comparison.tex`` in ``--out``;
+  disagree), and as ``comparison.html`` and ``comparison.tex`` in ``--out``; below it, in the same
+  block, the head-to-head where two or more methods ran the same seeds: what each method's front adds
+  to the others' fronts together, and the wall-clock at which each first reached 95 % of the lower
+  final hypervolume (the words "wins at equal steps" and "what each costs" rest on these two);
 - per problem, a figure of every method's final fronts and one of its hypervolume against this
   machine's wall-clock on a log axis, and the two again with a panel per problem (for the README)
   (the runs' own periodic evaluations; a run planned for less
@@ -44,6 +47,7 @@ from morl.bench.html import to_html
 from morl.bench.latex import escape, mean_pm_std
 from morl.envs.catalog import get_problem
 from morl.envs.fingerprint import same_definition
+from morl.pareto import hypervolume
 from morl.run_files import atomic_write_bytes, atomic_write_text
 
 METHODS = ("hyper-morl", "pgmorl", "pd-morl")  # the papers' comparison, in their order
@@ -159,6 +163,102 @@ def markdown(runs: list[Run]) -> str:
     lines += ["", "HV: hypervolume on the paper protocol (reference point the origin); std over seeds (ddof 1). "
               "A wall-clock in parentheses is an upper bound (the machine was shared). A reduced budget is not "
               "the paper's: it compares methods at equal steps, not with the papers' numbers."]  # fmt: skip
+    duel = head_to_head(runs)
+    return "\n".join(lines) + "\n" + (f"\n{duel}" if duel else "")
+
+
+LEVEL = 0.95  # the head-to-head's common level: this share of the lower final hypervolume
+
+
+@dataclass(frozen=True)
+class Duel:
+    """One problem and budget where two or more methods ran the same seeds: what each method's
+    front adds to the union of the others', and when each first reached a level all of them reached."""
+
+    problem: str
+    budget: str
+    seeds: tuple[int, ...]
+    union_hv: float  # mean over the seeds of the hypervolume of all the methods' fronts together
+    level: float  # mean over the seeds of LEVEL × the lowest final hypervolume among the methods
+    adds: dict[str, float]  # method -> mean over seeds of HV(all) − HV(all but it)
+    others_hv: dict[str, float]  # method -> mean over seeds of HV(all but it)
+    reaches_s: dict[str, float]  # method -> mean over seeds of the wall-clock to the level
+
+
+def _reaches(run: Run, level: float) -> float:
+    """The wall-clock at which ``run``'s periodic evaluation first reached ``level``; its whole
+    wall-clock where only the final evaluation did (the level is below its final hypervolume)."""
+    for point in run.trajectory:
+        if point.get("hypervolume", -np.inf) >= level:
+            return float(point["wall_time"])
+    return run.wall_clock_s
+
+
+def duels(runs: list[Run]) -> list[Duel]:
+    """The head-to-heads of ``runs``: per problem and budget, over the seeds every method there ran.
+
+    Why both numbers: two fronts of similar hypervolume can cover different trade-offs (then each
+    adds to the other) or the same ones (then neither does), and two methods of equal final
+    hypervolume can differ tenfold in the hours they took to get most of it."""
+    found = []
+    for (problem, budget), by_method in groups(runs).items():
+        if len(by_method) < 2:
+            continue
+        by_seed = {m: {r.seed: r for r in seeds} for m, seeds in by_method.items()}
+        common = sorted(set.intersection(*(set(s) for s in by_seed.values())))
+        if not common:
+            continue
+        ref = np.zeros(get_problem(problem).reward_dim)
+        union, level = [], []
+        adds: dict[str, list[float]] = defaultdict(list)
+        others: dict[str, list[float]] = defaultdict(list)
+        reaches: dict[str, list[float]] = defaultdict(list)
+        for seed in common:
+            fronts = {m: by_seed[m][seed].front for m in by_method}
+            whole = hypervolume(np.concatenate(list(fronts.values())), ref_point=ref)
+            union.append(whole)
+            seed_level = LEVEL * min(by_seed[m][seed].hypervolume for m in by_method)
+            level.append(seed_level)
+            for method in by_method:
+                rest = hypervolume(np.concatenate([f for m, f in fronts.items() if m != method]), ref_point=ref)
+                others[method].append(rest)
+                adds[method].append(whole - rest)
+                reaches[method].append(_reaches(by_seed[method][seed], seed_level))
+        found.append(Duel(problem=problem, budget=budget, seeds=tuple(common), union_hv=float(np.mean(union)),
+                          level=float(np.mean(level)), adds={m: float(np.mean(v)) for m, v in adds.items()},
+                          others_hv={m: float(np.mean(v)) for m, v in others.items()},
+                          reaches_s={m: float(np.mean(v)) for m, v in reaches.items()}))  # fmt: skip
+    return found
+
+
+def _clock(seconds: float) -> str:
+    return f"{seconds / 3600:.2g} h" if seconds >= 360 else f"{seconds / 60:.2g} min"
+
+
+def head_to_head(runs: list[Run]) -> str:
+    """The head-to-head table (Markdown); empty where no problem has two methods on the same seeds."""
+    found = duels(runs)
+    if not found:
+        return ""
+    lines = ["| problem | budget | seeds | HV of all fronts together | method | adds to the others' fronts | "
+             f"reaches {100 * LEVEL:.0f} % of the lower final HV after |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for duel in found:
+        upper = {r.method for r in runs if r.problem == duel.problem and budget_label(r) == duel.budget
+                 and r.seed in duel.seeds and r.wall_clock_upper_bound}  # fmt: skip
+        for method, added in duel.adds.items():
+            others = duel.others_hv[method]
+            adds = "0" if added <= 0 else format_hv(added) + (f" (+{100 * added / others:.1f} %)" if others > 0 else "")
+            clock = _clock(duel.reaches_s[method])
+            lines.append("| " + " | ".join([
+                duel.problem, duel.budget, ", ".join(map(str, duel.seeds)), format_hv(duel.union_hv), method,
+                adds, f"({clock})" if method in upper else clock,
+            ]) + " |")  # fmt: skip
+    lines += ["", "Head to head, on the seeds every method ran (means over them): what a method's front adds "
+              "to the hypervolume of the others' fronts together (0: the others already cover every trade-off "
+              "it found), and the wall-clock here at which its periodic evaluation first reached "
+              f"{100 * LEVEL:.0f} % of the lower of the methods' final hypervolumes (a level all of them reach; in "
+              "parentheses: an upper bound)."]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

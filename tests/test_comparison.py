@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from comparison import BEGIN, END, figures, latex, load_runs, markdown
+from comparison import BEGIN, END, duels, figures, latex, load_runs, markdown
 from reproduction import read_block
 
 import morl
@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _record(folder: Path, agent: str, problem: str, seed: int, hv: float, steps: int | None = None,
-            **extra: object) -> None:  # fmt: skip
+            front: list[list[float]] | None = None, **extra: object) -> None:  # fmt: skip
     prefix = "" if agent == "hyper-morl" else f"{agent}-"
     suffix = f"-steps{steps}" if steps else ""
     name = f"reproduce-{prefix}{problem}-seed{seed}{suffix}"
@@ -28,8 +28,9 @@ def _record(folder: Path, agent: str, problem: str, seed: int, hv: float, steps:
             "trajectory": [{"env_steps": 1000, "wall_time": 10.0, "hypervolume": hv / 2},
                            {"env_steps": 2000, "wall_time": 100.0, "hypervolume": hv}], **extra}  # fmt: skip
     (folder / f"{name}.json").write_text(json.dumps(data))
-    front = {"returns": [[1.0, 3.0], [2.0, 2.0], [0.5, 0.5]], "front_indices": [0, 1]}
-    (folder / f"{name}-front.json").write_text(json.dumps(front))
+    returns = [[1.0, 3.0], [2.0, 2.0], [0.5, 0.5]] if front is None else front
+    indices = [0, 1] if front is None else list(range(len(front)))
+    (folder / f"{name}-front.json").write_text(json.dumps({"returns": returns, "front_indices": indices}))
 
 
 @pytest.mark.parametrize("page", ["docs/benchmarks.md", "README.md"])
@@ -99,3 +100,36 @@ def test_any_agent_with_records_can_join_the_comparison(tmp_path: Path) -> None:
     out = tmp_path / "figures"
     out.mkdir()
     assert len(figures(runs, out)) == 4
+
+
+def test_head_to_head_what_each_front_adds_and_when_each_reached_a_common_level(tmp_path: Path) -> None:
+    """Fronts (1,3),(2,2) and (3,1) at reference point 0: together 6, the first alone 5, the second
+    alone 3; so the second adds 1 and the first adds 3. The level is 95 % of the lower final HV
+    (3 → 2.85): the first's periodic evaluation passed it at 40 s, the second's only at its end."""
+    _record(
+        tmp_path,
+        "hyper-morl",
+        "MO-Swimmer-v2",
+        0,
+        5.0,
+        front=[[1.0, 3.0], [2.0, 2.0]],
+        trajectory=[
+            {"env_steps": 1, "wall_time": 10.0, "hypervolume": 1.0},
+            {"env_steps": 2, "wall_time": 40.0, "hypervolume": 2.9},
+        ],
+        train_wall_clock_s=900.0,
+    )
+    _record(tmp_path, "pgmorl", "MO-Swimmer-v2", 0, 3.0, front=[[3.0, 1.0]],
+            trajectory=[{"env_steps": 1, "wall_time": 10.0, "hypervolume": 2.0}], train_wall_clock_s=1800.0,
+            wall_clock_upper_bound=True)  # fmt: skip
+    _record(tmp_path, "pgmorl", "MO-Swimmer-v2", 1, 3.0)  # no Hyper-MORL seed 1: not in the duel
+    _record(tmp_path, "hyper-morl", "MO-Hopper-v2", 0, 1e7)  # one method only: no duel
+    runs = load_runs(tmp_path)
+    [duel] = duels(runs)
+    assert (duel.problem, duel.budget, duel.seeds) == ("MO-Swimmer-v2", "12 M (paper)", (0,))
+    assert duel.union_hv == pytest.approx(6.0) and duel.level == pytest.approx(2.85)
+    assert duel.adds == pytest.approx({"hyper-morl": 3.0, "pgmorl": 1.0})
+    assert duel.reaches_s == {"hyper-morl": 40.0, "pgmorl": 1800.0}
+    table = markdown(runs)
+    assert "| MO-Swimmer-v2 | 12 M (paper) | 0 | 6.00e0 | hyper-morl | 3.00e0 (+100.0 %) | 0.67 min |" in table
+    assert "| MO-Swimmer-v2 | 12 M (paper) | 0 | 6.00e0 | pgmorl | 1.00e0 (+20.0 %) | (0.5 h) |" in table
