@@ -278,6 +278,18 @@ def latex(runs: list[Run]) -> str:
                                    _tex(tuple(r.hypervolume for r in seeds)), _tex(tuple(r.sparsity for r in seeds)),
                                    params, _tex(tuple(r.wall_clock_s / 3600 for r in seeds))]) + " \\\\")  # fmt: skip
     out += ["\\bottomrule", "\\end{tabular}"]
+    found = duels(runs)
+    if found:  # the head-to-head, as a second tabular
+        out += ["", "\\begin{tabular}{lllllrr}", "\\toprule",
+                "Problem & Budget & Seeds & HV of all & Method & Adds & Hours to level \\\\", "\\midrule"]  # fmt: skip
+        for duel in found:
+            for method, added in duel.adds.items():
+                others = duel.others_hv[method]
+                share = f"{100 * added / others:.1f}\\%" if others > 0 else "n/a"
+                out.append(" & ".join([escape(duel.problem), escape(duel.budget), ",".join(map(str, duel.seeds)),
+                                       _tex((duel.union_hv,)), escape(method), share,
+                                       f"{duel.reaches_s[method] / 3600:.2g}"]) + " \\\\")  # fmt: skip
+        out += ["\\bottomrule", "\\end{tabular}"]
     return "\n".join(out) + "\n"
 
 

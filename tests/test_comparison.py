@@ -59,7 +59,10 @@ def test_methods_budgets_and_what_is_left_out(tmp_path: Path) -> None:
     assert "| MO-Swimmer-v2 | 1 M (reduced) | pd-morl | 1 | 1.00e4 |  |" in table
     assert "| 12,345 | 1.5 ± 0.71 h |" in table and "9e9" not in table
     tex = latex(runs)
-    assert tex.count("\\\\") == 4 and "hyper-morl & 2 & $(3.00 \\pm 0.14)\\times 10^{4}$" in tex  # header, 3 rows
+    table_tex, duel_tex = tex.split("\\end{tabular}")[:2]
+    assert table_tex.count("\\\\") == 4 and "hyper-morl & 2 & $(3.00 \\pm 0.14)\\times 10^{4}$" in tex  # header, 3 rows
+    assert duel_tex.count("\\\\") == 3  # header, the two methods of seed 0 (the same fronts: neither adds)
+    assert "MO-Swimmer-v2 & 12 M (paper) & 0 & $5$ & pgmorl & 0.0\\% & 0.028 \\\\" in duel_tex
     assert "pgmorl & 1 & $2.5e4$" in tex
     paths = figures(runs, tmp_path)
     assert [p.name for p in paths] == ["MO-Swimmer-v2-comparison-fronts.png", "MO-Swimmer-v2-comparison-wallclock.png",
