@@ -220,7 +220,8 @@ def _cmd_bench_run(args: argparse.Namespace) -> int:
 def _cmd_agents(args: argparse.Namespace) -> int:
     from morl.agents import agent_entry
 
-    agents = _loadable_agents(warn=False)  # building the parser has warned of those left out
+    agents = _loadable_agents()
+    _trainable(agents)  # says which outside agent `morl train` would leave out, and why
     width = max(len(name) for name, _ in agents)
     for name, cls in agents:
         entry = agent_entry(name)
@@ -480,7 +481,17 @@ def format_metrics(result: Any) -> str:
     return "\n".join(lines)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names: its first token that is not an option (the top level has
+    only --help and --version, which take no value)."""
+    return next((token for token in argv if not token.startswith("-")), None)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line. With ``argv``, ``morl train``'s per-agent options are built only when
+    ``argv`` is a ``train`` command: they need every agent's class, and importing the agents
+    (torch, scipy) cost two to three seconds that ``morl envs``, ``morl explore`` or ``morl --help``
+    had no use for. Without ``argv``: the whole parser."""
     parser = _Parser(prog="morl", description="Multi-objective robot control.")
     parser.add_argument("--version", action="version", version=f"morl {MORL_VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -571,23 +582,32 @@ def build_parser() -> argparse.ArgumentParser:
     explore.set_defaults(func=_cmd_explore)
     agents = sub.add_parser("agents", help="list the agents, one line each")
     agents.set_defaults(func=_cmd_agents)
-    _add_train_parser(sub)
+    _add_train_parser(sub, with_agents=argv is None or _command(argv) == "train")
     return parser
 
 
-def _add_train_parser(sub: Any) -> None:
+def _trainable(agents: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """Those of ``agents`` whose config fits ``morl train``'s command line; an outside agent's
+    that does not is left out, with a line on stderr saying why (morl's own always fit)."""
     from morl.agents import agent_entry
 
-    train = sub.add_parser("train", help="train an agent (see `morl agents`)")
-    agents = train.add_subparsers(dest="agent", required=True, metavar="AGENT", parser_class=_Parser)
-    for name, cls in _loadable_agents():
-        if agent_entry(name) is not None:  # an outside agent's config may not fit the command line:
-            try:  # try it on a scratch parser first
+    fitting = []
+    for name, cls in agents:
+        if agent_entry(name) is not None:  # try it on a scratch parser
+            try:
                 _add_agent_parser(argparse.ArgumentParser().add_subparsers(), name, cls)
             except Exception as error:
                 print(f"morl: agent {name!r} left out of `morl train`: {type(error).__name__}: {error}",
                       file=sys.stderr)  # fmt: skip
                 continue
+        fitting.append((name, cls))
+    return fitting
+
+
+def _add_train_parser(sub: Any, with_agents: bool) -> None:
+    train = sub.add_parser("train", help="train an agent (see `morl agents`)")
+    agents = train.add_subparsers(dest="agent", required=True, metavar="AGENT", parser_class=_Parser)
+    for name, cls in _trainable(_loadable_agents()) if with_agents else ():
         _add_agent_parser(agents, name, cls)
 
 
@@ -672,8 +692,9 @@ class _SwallowedInterrupts:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(arguments)
+    args = parser.parse_args(arguments)
     user_errors = (ValueError, TypeError, FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError,
                    BlockingIOError)  # fmt: skip
     try:

@@ -19,6 +19,24 @@ def test_envs_lists_the_seven(capsys) -> None:
     assert "forward_speed, jump_height, energy_efficiency" in out
 
 
+@pytest.mark.parametrize("argv", [["envs"], ["--help"], ["explore", "--help"]])
+def test_commands_without_agents_do_not_import_them(argv: list[str]) -> None:
+    """``morl train``'s options need every agent's class, and importing the agents (torch, scipy)
+    cost seconds; the other commands build the parser without them."""
+    code = ("import sys\nfrom morl.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "print('torch' in sys.modules, 'morl.agents.pgmorl' in sys.modules, file=sys.stderr)")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=True)
+    assert done.stderr.strip().splitlines()[-1] == "False False"
+
+
+def test_train_builds_every_agents_options() -> None:
+    argv = ["train", "pgmorl", "--problem", "MO-Swimmer-v2", "--out", "x", "--update-iter", "3"]
+    args = build_parser(argv).parse_args(argv)
+    assert (args.agent, args.update_iter) == ("pgmorl", 3)
+    agents = build_parser().parse_args(["train", "hyper-morl", "--problem", "MO-Swimmer-v2", "--out", "x"])
+    assert agents.agent == "hyper-morl"
+
+
 def test_random_rollout_prints_return_vectors(capsys) -> None:
     assert main(["random-rollout", "--problems", "MO-Hopper-v2", "--envs", "2", "--workers", "1"]) == 0
     out = capsys.readouterr().out
