@@ -491,13 +491,17 @@ def status_lines(jobs: list[Job]) -> list[str]:
             lines.append(f"finished   {job.name}: HV {record['hypervolume']:.4g}, {hours:.2f} h{bound}")
             continue
         source = job.run_dir if (job.run_dir / "metrics.jsonl").is_file() else job.carry_dir
-        done = run_progress(source)[0]
+        done, _, recent = run_progress(source)
         if done or job.carry_dir.exists():
             wall = Sharing.carried(job).wall_s
             rate = f", {done / wall:,.0f} env-steps/s" if wall > 0 and done else ""
+            # the whole run's rate counts start-ups and time shared with other work; the last
+            # iterations' says what the rest will take if the machine stays as it is now
+            ahead = (f"; ~{(budget - done) / recent / 3600:.1f} h left at the last iterations' {recent:,.0f} "
+                     "env-steps/s") if recent else ""  # fmt: skip
             where = "here" if source == job.run_dir else "carried"
             lines.append(f"in flight  {job.name}: {done:,} of {budget:,} env steps ({where}), "
-                         f"{wall / 3600:.2f} h so far{rate}")  # fmt: skip
+                         f"{wall / 3600:.2f} h so far{rate}{ahead}")  # fmt: skip
         else:
             lines.append(f"pending    {job.name}: {budget:,} env steps")
         left[job.agent] = left.get(job.agent, 0) + budget - done
