@@ -11,9 +11,9 @@ appears) and method, and writes:
   hypervolume beside ours) as Markdown between the ``comparison-table`` markers of a page
   (``--page docs/benchmarks.md``; ``tests/test_comparison.py`` fails when page and records
   disagree), and as ``comparison.html`` and ``comparison.tex`` in ``--out``; below it, in the same
-  block, the head-to-head where two or more methods ran the same seeds: what each method's front adds
-  to the others' fronts together, and the wall-clock at which each first reached 95 % of the lower
-  final hypervolume (the words "wins at equal steps" and "what each costs" rest on these two);
+  block, the head-to-head of every pair of methods over the seeds both ran: what each one's front
+  adds to the other's, and the wall-clock at which each first reached 95 % of the lower final
+  hypervolume (the words "wins at equal steps" and "what each costs" rest on these two);
 - per problem, a figure of every method's final fronts and one of its hypervolume against this
   machine's wall-clock on a log axis, and the two again with a panel per problem (for the README)
   (the runs' own periodic evaluations; a run planned for less
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import json
 import re
 import sys
@@ -172,17 +173,19 @@ LEVEL = 0.95  # the head-to-head's common level: this share of the lower final h
 
 @dataclass(frozen=True)
 class Duel:
-    """One problem and budget where two or more methods ran the same seeds: what each method's
-    front adds to the union of the others', and when each first reached a level all of them reached."""
+    """Two methods on one problem and budget, over the seeds both ran: what each one's front adds
+    to the other's, and when each first reached a level both reached."""
 
     problem: str
     budget: str
+    methods: tuple[str, str]
     seeds: tuple[int, ...]
-    union_hv: float  # mean over the seeds of the hypervolume of all the methods' fronts together
-    level: float  # mean over the seeds of LEVEL × the lowest final hypervolume among the methods
-    adds: dict[str, float]  # method -> mean over seeds of HV(all) − HV(all but it)
-    others_hv: dict[str, float]  # method -> mean over seeds of HV(all but it)
+    union_hv: float  # mean over the seeds of the hypervolume of both fronts together
+    level: float  # mean over the seeds of LEVEL × the lower of the two final hypervolumes
+    adds: dict[str, float]  # method -> mean over seeds of HV(both) − HV(the other's front)
+    others_hv: dict[str, float]  # method -> mean over seeds of HV(the other's front)
     reaches_s: dict[str, float]  # method -> mean over seeds of the wall-clock to the level
+    upper_bound: frozenset[str]  # the methods whose wall-clock on some of these seeds is an upper bound
 
 
 def _reaches(run: Run, level: float) -> float:
@@ -195,70 +198,83 @@ def _reaches(run: Run, level: float) -> float:
 
 
 def duels(runs: list[Run]) -> list[Duel]:
-    """The head-to-heads of ``runs``: per problem and budget, over the seeds every method there ran.
+    """Every pair of methods of ``runs`` per problem and budget, over the seeds both ran (a run
+    without its front file is left out: it would seem to add nothing).
 
     Why both numbers: two fronts of similar hypervolume can cover different trade-offs (then each
     adds to the other) or the same ones (then neither does), and two methods of equal final
-    hypervolume can differ tenfold in the hours they took to get most of it."""
+    hypervolume can differ tenfold in the hours they took to get most of it. Pairs, not all
+    methods at once: a method run on fewer seeds (PD-MORL's one at 1 M) would otherwise take the
+    others' other seeds out of their duel, and the weakest would set everyone's level."""
     found = []
     for (problem, budget), by_method in groups(runs).items():
-        if len(by_method) < 2:
-            continue
-        by_seed = {m: {r.seed: r for r in seeds} for m, seeds in by_method.items()}
-        common = sorted(set.intersection(*(set(s) for s in by_seed.values())))
-        if not common:
-            continue
+        by_seed = {m: {r.seed: r for r in seeds if len(r.front)} for m, seeds in by_method.items()}
         ref = np.zeros(get_problem(problem).reward_dim)
-        union, level = [], []
-        adds: dict[str, list[float]] = defaultdict(list)
-        others: dict[str, list[float]] = defaultdict(list)
-        reaches: dict[str, list[float]] = defaultdict(list)
-        for seed in common:
-            fronts = {m: by_seed[m][seed].front for m in by_method}
-            whole = hypervolume(np.concatenate(list(fronts.values())), ref_point=ref)
-            union.append(whole)
-            seed_level = LEVEL * min(by_seed[m][seed].hypervolume for m in by_method)
-            level.append(seed_level)
-            for method in by_method:
-                rest = hypervolume(np.concatenate([f for m, f in fronts.items() if m != method]), ref_point=ref)
-                others[method].append(rest)
-                adds[method].append(whole - rest)
-                reaches[method].append(_reaches(by_seed[method][seed], seed_level))
-        found.append(Duel(problem=problem, budget=budget, seeds=tuple(common), union_hv=float(np.mean(union)),
-                          level=float(np.mean(level)), adds={m: float(np.mean(v)) for m, v in adds.items()},
-                          others_hv={m: float(np.mean(v)) for m, v in others.items()},
-                          reaches_s={m: float(np.mean(v)) for m, v in reaches.items()}))  # fmt: skip
+        for pair in itertools.combinations(by_method, 2):
+            common = sorted(set(by_seed[pair[0]]) & set(by_seed[pair[1]]))
+            if not common:
+                continue
+            union, level = [], []
+            adds: dict[str, list[float]] = defaultdict(list)
+            others: dict[str, list[float]] = defaultdict(list)
+            reaches: dict[str, list[float]] = defaultdict(list)
+            for seed in common:
+                a, b = (by_seed[m][seed] for m in pair)
+                whole = hypervolume(np.concatenate([a.front, b.front]), ref_point=ref)
+                seed_level = LEVEL * min(a.hypervolume, b.hypervolume)
+                union.append(whole)
+                level.append(seed_level)
+                for run, other in ((a, b), (b, a)):
+                    rest = hypervolume(other.front, ref_point=ref)
+                    others[run.method].append(rest)
+                    adds[run.method].append(whole - rest)
+                    reaches[run.method].append(_reaches(run, seed_level))
+            upper = frozenset(m for m in pair if any(by_seed[m][s].wall_clock_upper_bound for s in common))
+            found.append(Duel(problem=problem, budget=budget, methods=pair, seeds=tuple(common),
+                              union_hv=float(np.mean(union)), level=float(np.mean(level)),
+                              adds={m: float(np.mean(adds[m])) for m in pair},
+                              others_hv={m: float(np.mean(others[m])) for m in pair},
+                              reaches_s={m: float(np.mean(reaches[m])) for m in pair}, upper_bound=upper))  # fmt: skip
     return found
 
 
 def _clock(seconds: float) -> str:
-    return f"{seconds / 3600:.2g} h" if seconds >= 360 else f"{seconds / 60:.2g} min"
+    hours = seconds / 3600
+    if seconds < 360:
+        return f"{seconds / 60:.2g} min"
+    return f"{hours:.2g} h" if hours < 10 else f"{hours:.0f} h"
+
+
+def _adds(duel: Duel, method: str) -> str:
+    """What ``method``'s front adds to the other's: the hypervolume and its share of the other's
+    (a ratio of the means over seeds); "0" where it adds nothing."""
+    added, other = duel.adds[method], duel.others_hv[method]
+    if added <= 0:
+        return "0"
+    return format_hv(added) + (f" (+{100 * added / other:.1f} %)" if other > 0 else "")
 
 
 def head_to_head(runs: list[Run]) -> str:
-    """The head-to-head table (Markdown); empty where no problem has two methods on the same seeds."""
+    """The head-to-head table (Markdown); empty where no two methods ran the same seeds."""
     found = duels(runs)
     if not found:
         return ""
-    lines = ["| problem | budget | seeds | HV of all fronts together | method | adds to the others' fronts | "
+    lines = ["| problem | budget | pair | seeds | HV of both fronts together | method | adds to the other's front | "
              f"reaches {100 * LEVEL:.0f} % of the lower final HV after |",
-             "|---|---|---|---|---|---|---|"]  # fmt: skip
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for duel in found:
-        upper = {r.method for r in runs if r.problem == duel.problem and budget_label(r) == duel.budget
-                 and r.seed in duel.seeds and r.wall_clock_upper_bound}  # fmt: skip
-        for method, added in duel.adds.items():
-            others = duel.others_hv[method]
-            adds = "0" if added <= 0 else format_hv(added) + (f" (+{100 * added / others:.1f} %)" if others > 0 else "")
+        for method in duel.methods:
             clock = _clock(duel.reaches_s[method])
             lines.append("| " + " | ".join([
-                duel.problem, duel.budget, ", ".join(map(str, duel.seeds)), format_hv(duel.union_hv), method,
-                adds, f"({clock})" if method in upper else clock,
+                duel.problem, duel.budget, " vs ".join(duel.methods), ", ".join(map(str, duel.seeds)),
+                format_hv(duel.union_hv), method, _adds(duel, method),
+                f"({clock})" if method in duel.upper_bound else clock,
             ]) + " |")  # fmt: skip
-    lines += ["", "Head to head, on the seeds every method ran (means over them): what a method's front adds "
-              "to the hypervolume of the others' fronts together (0: the others already cover every trade-off "
-              "it found), and the wall-clock here at which its periodic evaluation first reached "
-              f"{100 * LEVEL:.0f} % of the lower of the methods' final hypervolumes (a level all of them reach; in "
-              "parentheses: an upper bound)."]  # fmt: skip
+    lines += ["", "Head to head, each pair of methods on the seeds both ran (means over them): what a method's "
+              "front adds to the hypervolume of the other's (0: the other already covers every trade-off it found; "
+              "the share is of the means), and the wall-clock here at which its periodic evaluation first reached "
+              f"{100 * LEVEL:.0f} % of the lower of the two final hypervolumes (a level both reach; in parentheses: "
+              "an upper bound)."]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -279,16 +295,17 @@ def latex(runs: list[Run]) -> str:
                                    params, _tex(tuple(r.wall_clock_s / 3600 for r in seeds))]) + " \\\\")  # fmt: skip
     out += ["\\bottomrule", "\\end{tabular}"]
     found = duels(runs)
-    if found:  # the head-to-head, as a second tabular
-        out += ["", "\\begin{tabular}{lllllrr}", "\\toprule",
-                "Problem & Budget & Seeds & HV of all & Method & Adds & Hours to level \\\\", "\\midrule"]  # fmt: skip
+    if found:  # the head-to-head, as a second tabular (hours in parentheses: upper bounds)
+        header = "Problem & Budget & Pair & Seeds & HV of both & Method & Adds & Hours to level \\\\"
+        out += ["", "\\begin{tabular}{llllllrr}", "\\toprule", header, "\\midrule"]
         for duel in found:
-            for method, added in duel.adds.items():
-                others = duel.others_hv[method]
-                share = f"{100 * added / others:.1f}\\%" if others > 0 else "n/a"
-                out.append(" & ".join([escape(duel.problem), escape(duel.budget), ",".join(map(str, duel.seeds)),
-                                       _tex((duel.union_hv,)), escape(method), share,
-                                       f"{duel.reaches_s[method] / 3600:.2g}"]) + " \\\\")  # fmt: skip
+            for method in duel.methods:
+                other = duel.others_hv[method]
+                share = f"{100 * max(duel.adds[method], 0.0) / other:.1f}\\%" if other > 0 else "n/a"
+                hours = f"{duel.reaches_s[method] / 3600:.2g}"
+                out.append(" & ".join([escape(duel.problem), escape(duel.budget), escape(" vs ".join(duel.methods)),
+                                       ",".join(map(str, duel.seeds)), _tex((duel.union_hv,)), escape(method), share,
+                                       f"({hours})" if method in duel.upper_bound else hours]) + " \\\\")  # fmt: skip
         out += ["\\bottomrule", "\\end{tabular}"]
     return "\n".join(out) + "\n"
 

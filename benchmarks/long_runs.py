@@ -496,9 +496,10 @@ def status_lines(jobs: list[Job]) -> list[str]:
             wall = Sharing.carried(job).wall_s
             rate = f", {done / wall:,.0f} env-steps/s" if wall > 0 and done else ""
             # the whole run's rate counts start-ups and time shared with other work; the last
-            # iterations' says what the rest will take if the machine stays as it is now
-            ahead = (f"; ~{(budget - done) / recent / 3600:.1f} h left at the last iterations' {recent:,.0f} "
-                     "env-steps/s") if recent else ""  # fmt: skip
+            # iterations' says what the rest of the training takes if the machine stays as it is now
+            # (an iteration's rate leaves out the periodic evaluations and the final one: on top)
+            ahead = (f"; ~{max(budget - done, 0) / recent / 3600:.1f} h of training left at the last "
+                     f"iterations' {recent:,.0f} env-steps/s") if recent else ""  # fmt: skip
             where = "here" if source == job.run_dir else "carried"
             lines.append(f"in flight  {job.name}: {done:,} of {budget:,} env steps ({where}), "
                          f"{wall / 3600:.2f} h so far{rate}{ahead}")  # fmt: skip

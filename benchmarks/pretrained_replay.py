@@ -21,9 +21,18 @@ moves between two machines' arithmetic.
    ``tests/test_zoo.py`` holds a machine whose kind differs from where a model's returns were
    recorded to the replay filed for its kind (and skips, naming this command, where none is).
 
+4. **Any model file** (``--model FILE``): a Pareto set saved by morl (a model once shipped, taken
+   from git history: ``git show 5abb3dd:morl/data/pretrained/MO-Walker2d-v2.npz > old.npz``)
+   evaluated on the paper protocol under today's definition of its problem. The record (``--out``)
+   names the file's SHA-256 and the definition it was trained on, and gives the hypervolume and
+   each objective's best return; the front result beside it (``<out>-front.json``) is what
+   ``authors_fronts.py --compare`` reads. Why: it says whether a front a run did not reach exists
+   under today's physics at all (a model trained on an older definition may reach it).
+
 Usage: python benchmarks/pretrained_replay.py [--problems MO-Ant-v2,...] [--out FILE]
        python benchmarks/pretrained_replay.py --kernels MO-Ant-v2 [--out FILE]
        python benchmarks/pretrained_replay.py --isa-replay [--out FILE]
+       python benchmarks/pretrained_replay.py --model FILE --out RECORD.json
 """
 
 from __future__ import annotations
@@ -211,6 +220,28 @@ def isa_replay(record: dict[str, Any]) -> tuple[str, dict[str, Any]]:
                             "problems": rows}  # fmt: skip
 
 
+def model_replay(path: Path) -> tuple[dict[str, Any], Any]:
+    """A model file's front under today's definition of its problem, and what the record says of it."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = PretrainedParetoSet.load(path)
+    front = model.evaluate()
+    points = front.front
+    names = model.problem.objective_names
+    row = {
+        "model_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "trained_on": model.provenance.get("fingerprint"),  # None: before fingerprints (morl < 0.4.0)
+        "run_git_commit": model.provenance.get("run_git_commit"),
+        "hypervolume_recorded": model.provenance.get("hypervolume_of_the_model"),
+        "load_warning": [str(w.message) for w in caught],
+        "replayed_on": morl.fingerprint(model.problem_id),
+        "hypervolume_today": front.metrics.hypervolume,
+        "non_dominated_today": front.metrics.num_non_dominated,
+        "best_today": {name: float(points[:, k].max()) for k, name in enumerate(names)},
+    }
+    return row, front
+
+
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--child":
         _child(sys.argv[2], sys.argv[3])
@@ -220,8 +251,27 @@ def main() -> None:
     parser.add_argument("--kernels", metavar="PROBLEM", help="measure one model across kernel settings instead")
     parser.add_argument("--isa-replay", action="store_true",
                         help="file this machine's replay of the shipped models under its kind of CPU")  # fmt: skip
+    parser.add_argument("--model", type=Path, help="replay this model file (.npz) instead; needs --out")
     parser.add_argument("--out", help="JSON record (default benchmarks/results/pretrained_replay[_kernels].json)")
     args = parser.parse_args()
+    if args.model is not None:
+        if not args.out:
+            parser.error("--model needs --out (the record; the front result is written beside it)")
+        if not args.model.is_file():
+            parser.error(f"--model {str(args.model)!r}: no such file; expected a model saved by morl (.npz)")
+        produced_by = versions()
+        row, front = model_replay(args.model)
+        out = Path(args.out)
+        front_path = out.with_name(out.stem + "-front.json")
+        front.save(front_path)
+        record = {"git_commit": produced_by.get("git_commit"), "versions": produced_by,
+                  "command": "python benchmarks/pretrained_replay.py " + " ".join(sys.argv[1:]),
+                  "machine": machine(), "model": row, "front_result": front_path.name}  # fmt: skip
+        out.write_text(json.dumps(record, indent=1) + "\n")
+        best = ", ".join(f"{k} {v:.1f}" for k, v in row["best_today"].items())
+        print(f"{args.model}: HV today {row['hypervolume_today']:.4g} ({row['non_dominated_today']} points); "
+              f"best {best}; wrote {out} and {front_path}")  # fmt: skip
+        return
     if args.isa_replay:
         path = Path(args.out) if args.out else RESULTS / "pretrained_replay.json"
         record = json.loads(path.read_text())

@@ -62,7 +62,8 @@ def test_methods_budgets_and_what_is_left_out(tmp_path: Path) -> None:
     table_tex, duel_tex = tex.split("\\end{tabular}")[:2]
     assert table_tex.count("\\\\") == 4 and "hyper-morl & 2 & $(3.00 \\pm 0.14)\\times 10^{4}$" in tex  # header, 3 rows
     assert duel_tex.count("\\\\") == 3  # header, the two methods of seed 0 (the same fronts: neither adds)
-    assert "MO-Swimmer-v2 & 12 M (paper) & 0 & $5$ & pgmorl & 0.0\\% & 0.028 \\\\" in duel_tex
+    assert "MO-Swimmer-v2 & 12 M (paper) & hyper-morl vs pgmorl & 0 & $5$ & pgmorl & 0.0\\% & 0.028 \\\\" in duel_tex
+    assert "| hyper-morl vs pgmorl | 0 | 5.00e0 | pgmorl | 0 | 1.7 min |" in table  # the same front: adds nothing
     assert "pgmorl & 1 & $2.5e4$" in tex
     paths = figures(runs, tmp_path)
     assert [p.name for p in paths] == ["MO-Swimmer-v2-comparison-fronts.png", "MO-Swimmer-v2-comparison-wallclock.png",
@@ -129,10 +130,36 @@ def test_head_to_head_what_each_front_adds_and_when_each_reached_a_common_level(
     _record(tmp_path, "hyper-morl", "MO-Hopper-v2", 0, 1e7)  # one method only: no duel
     runs = load_runs(tmp_path)
     [duel] = duels(runs)
-    assert (duel.problem, duel.budget, duel.seeds) == ("MO-Swimmer-v2", "12 M (paper)", (0,))
+    assert (duel.problem, duel.budget, duel.methods, duel.seeds) == ("MO-Swimmer-v2", "12 M (paper)",
+                                                                     ("hyper-morl", "pgmorl"), (0,))  # fmt: skip
     assert duel.union_hv == pytest.approx(6.0) and duel.level == pytest.approx(2.85)
     assert duel.adds == pytest.approx({"hyper-morl": 3.0, "pgmorl": 1.0})
-    assert duel.reaches_s == {"hyper-morl": 40.0, "pgmorl": 1800.0}
+    assert duel.reaches_s == {"hyper-morl": 40.0, "pgmorl": 1800.0} and duel.upper_bound == {"pgmorl"}
     table = markdown(runs)
-    assert "| MO-Swimmer-v2 | 12 M (paper) | 0 | 6.00e0 | hyper-morl | 3.00e0 (+100.0 %) | 0.67 min |" in table
-    assert "| MO-Swimmer-v2 | 12 M (paper) | 0 | 6.00e0 | pgmorl | 1.00e0 (+20.0 %) | (0.5 h) |" in table
+    pair = "| MO-Swimmer-v2 | 12 M (paper) | hyper-morl vs pgmorl | 0 | 6.00e0 |"
+    assert f"{pair} hyper-morl | 3.00e0 (+100.0 %) | 0.67 min |" in table
+    assert f"{pair} pgmorl | 1.00e0 (+20.0 %) | (0.5 h) |" in table
+
+
+def test_head_to_head_is_pairwise_over_the_seeds_each_pair_shares(tmp_path: Path) -> None:
+    """Three methods at 1 M steps, one of them on seed 0 only: the other two still meet on seeds
+    0 and 1 (means over both), each meets the third on seed 0 alone, and a run whose front file is
+    missing is in no duel (it would seem to add nothing)."""
+    steps = 1_000_000
+    for seed, (low, high) in enumerate(((1.0, 3.0), (2.0, 4.0))):  # Hyper-MORL: (1, 3) then (2, 4)
+        _record(tmp_path, "hyper-morl", "MO-Swimmer-v2", seed, low * high, steps, front=[[low, high]])
+        _record(tmp_path, "pgmorl", "MO-Swimmer-v2", seed, low * high, steps, front=[[high, low]])  # mirrored
+    _record(tmp_path, "pd-morl", "MO-Swimmer-v2", 0, 1.0, steps, front=[[1.0, 1.0]])  # inside both: adds nothing
+    _record(tmp_path, "pd-morl", "MO-Swimmer-v2", 1, 1.0, steps)
+    (tmp_path / "reproduce-pd-morl-MO-Swimmer-v2-seed1-steps1000000-front.json").unlink()
+    found = {d.methods: d for d in duels(load_runs(tmp_path))}
+    assert list(found) == [("hyper-morl", "pgmorl"), ("hyper-morl", "pd-morl"), ("pgmorl", "pd-morl")]
+    both = found[("hyper-morl", "pgmorl")]
+    # seed 0: (1,3) and (3,1) give 3 + 3 − 1 = 5, each adds 2; seed 1: (2,4), (4,2): 8 + 8 − 4 = 12, adds 4
+    assert both.seeds == (0, 1) and both.union_hv == pytest.approx(8.5)
+    assert both.adds == pytest.approx({"hyper-morl": 3.0, "pgmorl": 3.0})
+    assert both.level == pytest.approx(0.95 * (3 + 8) / 2)
+    third = found[("hyper-morl", "pd-morl")]
+    assert third.seeds == (0,) and third.adds == pytest.approx({"hyper-morl": 2.0, "pd-morl": 0.0})
+    assert third.level == pytest.approx(0.95)  # the lower final HV of the pair: PD-MORL's
+    assert "| hyper-morl vs pd-morl | 0 | 3.00e0 | pd-morl | 0 |" in markdown(load_runs(tmp_path))

@@ -149,7 +149,7 @@ def test_status_says_where_each_job_stands(tmp_path, monkeypatch) -> None:
     lines = long_runs.status_lines(jobs)
     assert lines[0].startswith("finished   reproduce-MO-Swimmer-v2-seed0: HV 2.944e+04, 0.19 h")
     assert lines[1] == ("in flight  reproduce-pgmorl-MO-Swimmer-v2-seed0: 2,000,000 of 12,000,000 env steps (here), "
-                        "0.11 h so far, 5,000 env-steps/s; ~0.7 h left at the last iterations' "
+                        "0.11 h so far, 5,000 env-steps/s; ~0.7 h of training left at the last iterations' "
                         "4,000 env-steps/s")  # fmt: skip
     assert lines[2] == "pending    reproduce-pd-morl-MO-Hopper-v2-seed1-steps1000000: 1,000,000 env steps"
     assert lines[3] == "env steps left: pgmorl 10,000,000, pd-morl 1,000,000"

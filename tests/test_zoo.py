@@ -166,3 +166,28 @@ def test_cli_samples_a_pretrained_model_with_nothing_trained(tmp_path: Path) -> 
     done = subprocess.run([sys.executable, "-m", "morl", "sample", "pretrained:MO-Nope-v1", "--preference", "1,0"],
                           capture_output=True, text=True, timeout=300)  # fmt: skip
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "MO-Nope-v1" in done.stderr
+
+
+def test_a_model_file_replays_under_todays_definition(tmp_path: Path) -> None:
+    """``pretrained_replay.py --model``: any saved set (here the shipped Swimmer one, copied) on the
+    paper protocol under today's definition: its record names the file and the definitions, and its
+    front result is what ``authors_fronts.py --compare`` reads."""
+    from authors_fronts import compare
+
+    model = tmp_path / "swimmer.npz"
+    shutil.copy(DATA / "MO-Swimmer-v2.npz", model)
+    out = tmp_path / "replay.json"
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "pretrained_replay.py"
+    done = subprocess.run([sys.executable, str(script), "--model", str(model), "--out", str(out)],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    record = json.loads(out.read_text())
+    row = record["model"]
+    assert row["replayed_on"] == row["trained_on"] == morl.fingerprint("MO-Swimmer-v2") and not row["load_warning"]
+    assert row["hypervolume_today"] == pytest.approx(row["hypervolume_recorded"], rel=MODEL_HV_TOLERANCE)
+    front = morl.evaluation.FrontResult.load(tmp_path / record["front_result"])
+    assert row["best_today"]["forward_speed"] == front.front[:, 0].max() and "HV today" in done.stdout
+    summary = json.loads((script.parent / "results" / "authors_fronts.json").read_text())
+    assert "best forward_speed" in compare(tmp_path / record["front_result"], summary)
+    missing = subprocess.run([sys.executable, str(script), "--model", str(tmp_path / "nope.npz"), "--out", str(out)],
+                             capture_output=True, text=True)  # fmt: skip
+    assert missing.returncode == 2 and "no such file" in missing.stderr
