@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from comparison import BEGIN, END, duels, figures, latex, load_runs, markdown
+from comparison import BEGIN, DUELS_BEGIN, DUELS_END, END, duels, figures, head_to_head, latex, load_runs, markdown
 from reproduction import read_block
 
 import morl
@@ -40,6 +40,8 @@ def test_the_pages_table_is_the_one_the_committed_records_give(page: str) -> Non
     runs = load_runs(REPO / "benchmarks" / "results")
     text = (REPO / page).read_text(encoding="utf-8")
     assert read_block(text, BEGIN, END) == markdown(runs)
+    if page == "docs/benchmarks.md":  # the README carries the table only
+        assert read_block(text, DUELS_BEGIN, DUELS_END) == head_to_head(runs)
 
 
 def test_methods_budgets_and_what_is_left_out(tmp_path: Path) -> None:
@@ -63,7 +65,7 @@ def test_methods_budgets_and_what_is_left_out(tmp_path: Path) -> None:
     assert table_tex.count("\\\\") == 4 and "hyper-morl & 2 & $(3.00 \\pm 0.14)\\times 10^{4}$" in tex  # header, 3 rows
     assert duel_tex.count("\\\\") == 3  # header, the two methods of seed 0 (the same fronts: neither adds)
     assert "MO-Swimmer-v2 & 12 M (paper) & hyper-morl vs pgmorl & 0 & $5$ & pgmorl & 0.0\\% & 0.028 \\\\" in duel_tex
-    assert "| hyper-morl vs pgmorl | 0 | 5.00e0 | pgmorl | 0 | 1.7 min |" in table  # the same front: adds nothing
+    assert "| hyper-morl vs pgmorl | 0 | 5.00e0 | pgmorl | 0 | 1.7 min |" in head_to_head(runs)  # the same fronts
     assert "pgmorl & 1 & $2.5e4$" in tex
     paths = figures(runs, tmp_path)
     assert [p.name for p in paths] == ["MO-Swimmer-v2-comparison-fronts.png", "MO-Swimmer-v2-comparison-wallclock.png",
@@ -74,6 +76,7 @@ def test_methods_budgets_and_what_is_left_out(tmp_path: Path) -> None:
 
 def test_no_runs_yet() -> None:
     assert markdown([]).startswith("No run of the comparison on this version's problem definitions")
+    assert head_to_head([]).startswith("No two methods have run the same seed")
 
 
 def test_the_overview_figures_have_a_panel_per_problem(tmp_path: Path) -> None:
@@ -135,7 +138,7 @@ def test_head_to_head_what_each_front_adds_and_when_each_reached_a_common_level(
     assert duel.union_hv == pytest.approx(6.0) and duel.level == pytest.approx(2.85)
     assert duel.adds == pytest.approx({"hyper-morl": 3.0, "pgmorl": 1.0})
     assert duel.reaches_s == {"hyper-morl": 40.0, "pgmorl": 1800.0} and duel.upper_bound == {"pgmorl"}
-    table = markdown(runs)
+    table = head_to_head(runs)
     pair = "| MO-Swimmer-v2 | 12 M (paper) | hyper-morl vs pgmorl | 0 | 6.00e0 |"
     assert f"{pair} hyper-morl | 3.00e0 (+100.0 %) | 0.67 min |" in table
     assert f"{pair} pgmorl | 1.00e0 (+20.0 %) | (0.5 h) |" in table
@@ -162,4 +165,4 @@ def test_head_to_head_is_pairwise_over_the_seeds_each_pair_shares(tmp_path: Path
     third = found[("hyper-morl", "pd-morl")]
     assert third.seeds == (0,) and third.adds == pytest.approx({"hyper-morl": 2.0, "pd-morl": 0.0})
     assert third.level == pytest.approx(0.95)  # the lower final HV of the pair: PD-MORL's
-    assert "| hyper-morl vs pd-morl | 0 | 3.00e0 | pd-morl | 0 |" in markdown(load_runs(tmp_path))
+    assert "| hyper-morl vs pd-morl | 0 | 3.00e0 | pd-morl | 0 |" in head_to_head(load_runs(tmp_path))
