@@ -477,15 +477,29 @@ def run(job: Job, args: argparse.Namespace) -> bool:
 def status_lines(jobs: list[Job]) -> list[str]:
     """Where each job of a queue stands, for whoever plans the next sessions: finished (its HV and
     hours), in flight (env steps done of its budget, wall-clock so far, and the rate they give),
-    or pending (its budget); then the env steps left, per agent."""
+    or pending (its budget, and the hours it would take at the rate of a finished run of the same
+    agent, problem and budget, where one is); then the env steps left, per agent."""
     from morl.bench.status import run_progress  # the bench's reader: a row being appended is skipped
     from morl.envs.catalog import get_problem
 
+    def budget_of(job: Job) -> int:
+        return job.steps or get_problem(job.problem).paper_budget
+
+    records = {job.name: json.loads((RESULTS / f"{job.name}.json").read_text()) for job in jobs if job.finished()}
+    # per agent, problem and budget (a shorter run plans its stages differently), the fastest
+    # finished run's rate: the one that shared the machine least
+    rates: dict[tuple[str, str, int], float] = {}
+    for job in jobs:
+        if job.name in records:
+            key, record = (job.agent, job.problem, budget_of(job)), records[job.name]
+            rates[key] = max(
+                record["training_env_steps"] / max(record["train_wall_clock_s"], 1e-9), rates.get(key, 0.0)
+            )
     lines, left = [], dict[str, int]()
     for job in jobs:
-        budget = job.steps or get_problem(job.problem).paper_budget
+        budget = budget_of(job)
         if job.finished():
-            record = json.loads((RESULTS / f"{job.name}.json").read_text())
+            record = records[job.name]
             hours = record["train_wall_clock_s"] / 3600
             bound = " (upper bound)" if record.get("wall_clock_upper_bound") else ""
             lines.append(f"finished   {job.name}: HV {record['hypervolume']:.4g}, {hours:.2f} h{bound}")
@@ -504,7 +518,9 @@ def status_lines(jobs: list[Job]) -> list[str]:
             lines.append(f"in flight  {job.name}: {done:,} of {budget:,} env steps ({where}), "
                          f"{wall / 3600:.2f} h so far{rate}{ahead}")  # fmt: skip
         else:
-            lines.append(f"pending    {job.name}: {budget:,} env steps")
+            rate = rates.get((job.agent, job.problem, budget))
+            guess = f" (~{budget / rate / 3600:.1f} h at a finished run's {rate:,.0f} env-steps/s)" if rate else ""
+            lines.append(f"pending    {job.name}: {budget:,} env steps{guess}")
         left[job.agent] = left.get(job.agent, 0) + budget - done
     lines.append("env steps left: " + (", ".join(f"{agent} {steps:,}" for agent, steps in left.items()) or "none"))
     return lines

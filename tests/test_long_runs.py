@@ -131,14 +131,16 @@ def test_a_finished_run_regenerates_every_page_and_commits_only_the_unedited(tmp
 
 def test_status_says_where_each_job_stands(tmp_path, monkeypatch) -> None:
     """Finished (its record), in flight (its run directory's last logged step and wall-clock) and
-    pending jobs, and the env steps left per agent."""
+    pending jobs (with the hours a finished run's rate gives, same agent, problem and budget), and
+    the env steps left per agent."""
     repo = Path(__file__).resolve().parents[1]
     results, inflight, runs = tmp_path / "results", tmp_path / "inflight", tmp_path / "runs"
     results.mkdir()
     shutil.copy(repo / "benchmarks" / "results" / "reproduce-MO-Swimmer-v2-seed0.json", results)
     monkeypatch.setattr(long_runs, "RESULTS", results)
     monkeypatch.setattr(long_runs, "INFLIGHT", inflight)
-    specs = ("MO-Swimmer-v2:0", "MO-Swimmer-v2:0:pgmorl", "MO-Hopper-v2:1:pd-morl:steps=1000000")
+    specs = ("MO-Swimmer-v2:0", "MO-Swimmer-v2:0:pgmorl", "MO-Hopper-v2:1:pd-morl:steps=1000000", "MO-Swimmer-v2:2",
+             "MO-Swimmer-v2:3:steps=1000000")  # fmt: skip
     jobs = [dataclasses.replace(parse_job(spec), runs=runs) for spec in specs]
     flying = jobs[1].run_dir
     flying.mkdir(parents=True)
@@ -152,4 +154,8 @@ def test_status_says_where_each_job_stands(tmp_path, monkeypatch) -> None:
                         "0.11 h so far, 5,000 env-steps/s; ~0.7 h of training left at the last iterations' "
                         "4,000 env-steps/s")  # fmt: skip
     assert lines[2] == "pending    reproduce-pd-morl-MO-Hopper-v2-seed1-steps1000000: 1,000,000 env steps"
-    assert lines[3] == "env steps left: pgmorl 10,000,000, pd-morl 1,000,000"
+    # seed 0's rate (11,976,704 steps in 699.9 s) for seed 2 at the same budget; none for another budget
+    assert lines[3] == ("pending    reproduce-MO-Swimmer-v2-seed2: 12,000,000 env steps (~0.2 h at a finished run's "
+                        "17,112 env-steps/s)")  # fmt: skip
+    assert lines[4] == "pending    reproduce-MO-Swimmer-v2-seed3-steps1000000: 1,000,000 env steps"
+    assert lines[5] == "env steps left: pgmorl 10,000,000, pd-morl 1,000,000, hyper-morl 13,000,000"
