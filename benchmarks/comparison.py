@@ -289,15 +289,18 @@ def _tex(values: tuple[float, ...]) -> str:
 
 
 def latex(runs: list[Run]) -> str:
-    """The same table as a LaTeX fragment (booktabs)."""
+    """The same tables as a LaTeX fragment (booktabs); hours in parentheses are upper bounds."""
     out = ["\\begin{tabular}{lllrrrrr}", "\\toprule",
            "Problem & Budget & Method & Seeds & HV & Sparsity & Params & Hours \\\\", "\\midrule"]  # fmt: skip
     for (problem, budget), by_method in groups(runs).items():
         for method, seeds in by_method.items():
             params = _parameters(seeds).replace(",", "{,}")
+            hours = _tex(tuple(r.wall_clock_s / 3600 for r in seeds))
+            if any(r.wall_clock_upper_bound for r in seeds):  # as in the Markdown: an upper bound
+                hours = f"({hours})"
             out.append(" & ".join([escape(problem), escape(budget), escape(method), str(len(seeds)),
                                    _tex(tuple(r.hypervolume for r in seeds)), _tex(tuple(r.sparsity for r in seeds)),
-                                   params, _tex(tuple(r.wall_clock_s / 3600 for r in seeds))]) + " \\\\")  # fmt: skip
+                                   params, hours]) + " \\\\")  # fmt: skip
     out += ["\\bottomrule", "\\end{tabular}"]
     found = duels(runs)
     if found:  # the head-to-head, as a second tabular (hours in parentheses: upper bounds)

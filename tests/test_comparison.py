@@ -142,6 +142,9 @@ def test_head_to_head_what_each_front_adds_and_when_each_reached_a_common_level(
     pair = "| MO-Swimmer-v2 | 12 M (paper) | hyper-morl vs pgmorl | 0 | 6.00e0 |"
     assert f"{pair} hyper-morl | 3.00e0 (+100.0 %) | 0.67 min |" in table
     assert f"{pair} pgmorl | 1.00e0 (+20.0 %) | (0.5 h) |" in table
+    tex = latex(runs)  # upper bounds in parentheses, in both tables
+    assert "pgmorl & 2 & $3.00 \\pm 0.00$ & $100 \\pm 1$ & 12{,}345 & ($1.25 \\pm 1.06$)" in tex  # seeds 0, 1
+    assert "pgmorl & 20.0\\% & (0.5) \\\\" in tex
 
 
 def test_head_to_head_is_pairwise_over_the_seeds_each_pair_shares(tmp_path: Path) -> None:
