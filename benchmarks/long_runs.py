@@ -498,7 +498,7 @@ def status_lines(jobs: list[Job]) -> list[str]:
     lines, left = [], dict[str, int]()
     for job in jobs:
         budget = budget_of(job)
-        if job.finished():
+        if job.name in records:  # finished
             record = records[job.name]
             hours = record["train_wall_clock_s"] / 3600
             bound = " (upper bound)" if record.get("wall_clock_upper_bound") else ""

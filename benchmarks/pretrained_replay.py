@@ -259,20 +259,7 @@ def main() -> None:
             parser.error("--model needs --out (the record; the front result is written beside it)")
         if not args.model.is_file():
             parser.error(f"--model {str(args.model)!r}: no such file; expected a model saved by morl (.npz)")
-        produced_by = versions()
-        row, front = model_replay(args.model)
-        out = Path(args.out)
-        front_path = out.with_name(out.stem + "-front.json")
-        front.save(front_path)
-        record = {"git_commit": produced_by.get("git_commit"), "versions": produced_by,
-                  "command": "python benchmarks/pretrained_replay.py " + " ".join(sys.argv[1:]),
-                  "machine": machine(), "model": row, "front_result": front_path.name}  # fmt: skip
-        out.write_text(json.dumps(record, indent=1) + "\n")
-        best = ", ".join(f"{k} {v:.1f}" for k, v in row["best_today"].items())
-        print(f"{args.model}: HV today {row['hypervolume_today']:.4g} ({row['non_dominated_today']} points); "
-              f"best {best}; wrote {out} and {front_path}")  # fmt: skip
-        return
-    if args.isa_replay:
+    if args.isa_replay and args.model is None:  # --model wins over the other modes (handled below)
         path = Path(args.out) if args.out else RESULTS / "pretrained_replay.json"
         record = json.loads(path.read_text())
         kind, replay = isa_replay(record)
@@ -284,6 +271,17 @@ def main() -> None:
     record: dict[str, Any] = {"git_commit": produced_by.get("git_commit"), "versions": produced_by,
                               "command": "python benchmarks/pretrained_replay.py " + " ".join(sys.argv[1:]),
                               "machine": machine()}  # fmt: skip
+    if args.model is not None:
+        row, front = model_replay(args.model)
+        out = Path(args.out)
+        front_path = out.with_name(out.stem + "-front.json")
+        front.save(front_path)
+        record.update(model=row, front_result=front_path.name)
+        out.write_text(json.dumps(record, indent=1) + "\n")
+        best = ", ".join(f"{k} {v:.1f}" for k, v in row["best_today"].items())
+        print(f"{args.model}: HV today {row['hypervolume_today']:.4g} ({row['non_dominated_today']} points); "
+              f"best {best}; wrote {out} and {front_path}")  # fmt: skip
+        return
     if args.kernels:
         problem = morl.get_problem(args.kernels).name
         record["fingerprint"] = {problem: morl.fingerprint(problem)}
