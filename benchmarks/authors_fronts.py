@@ -32,7 +32,7 @@ from morl.envs.catalog import get_problem
 from morl.envs.fingerprint import fingerprint
 from morl.pareto import non_dominated
 from morl.run_files import atomic_write_text
-from morl.versions import versions
+from morl.versions import provenance
 
 SUMMARY = Path(__file__).resolve().parent / "results" / "authors_fronts.json"
 SOURCE = "HisaoLabSUSTC/Hyper-MORL: pretrained/<problem>/Hyper-MORL/default/<seed>/final/objs.txt"
@@ -87,11 +87,10 @@ def from_repository(repo: Path) -> dict[str, Any]:
         # authors' MuJoCo 2.0 problem these fronts were measured on, and the one ours are compared on
         problems[problem] = {"objectives": list(get_problem(problem).objective_names),
                              "fingerprint": fingerprint(problem), "seeds": seeds}  # fmt: skip
-    produced_by = versions()
+    # the command without this machine's path to the authors' clone
+    header = provenance([str(Path(__file__).resolve()), "--repo", "PATH/TO/Hyper-MORL"])
     return {"format": "morl.authors_fronts", "format_version": 1, "source": SOURCE,
-            "source_commit": commit.stdout.strip() or None, "git_commit": produced_by.get("git_commit"),
-            "versions": produced_by, "command": "python benchmarks/authors_fronts.py --repo PATH/TO/Hyper-MORL",
-            "problems": problems}  # fmt: skip
+            "source_commit": commit.stdout.strip() or None, **header, "problems": problems}  # fmt: skip
 
 
 def compare(front_file: Path, summary: dict[str, Any]) -> str:

@@ -259,9 +259,10 @@ def _adds(duel: Duel, method: str) -> str:
     return format_hv(added) + (f" (+{100 * added / other:.1f} %)" if other > 0 else "")
 
 
-def head_to_head(runs: list[Run]) -> str:
-    """The head-to-head table (Markdown), or a sentence where no two methods ran the same seeds."""
-    found = duels(runs)
+def head_to_head(runs: list[Run], found: list[Duel] | None = None) -> str:
+    """The head-to-head table (Markdown), or a sentence where no two methods ran the same seeds;
+    ``found``: :func:`duels` of ``runs`` when the caller has them already (each costs hypervolumes)."""
+    found = duels(runs) if found is None else found
     if not found:
         return "No two methods have run the same seed of one problem at one budget yet.\n"
     lines = ["| problem | budget | pair | seeds | HV of both fronts together | method | adds to the other's front | "
@@ -288,8 +289,9 @@ def _tex(values: tuple[float, ...]) -> str:
     return mean_pm_std(values) if len(values) > 1 else f"${values[0]:.4g}$".replace("e+0", "e")
 
 
-def latex(runs: list[Run]) -> str:
-    """The same tables as a LaTeX fragment (booktabs); hours in parentheses are upper bounds."""
+def latex(runs: list[Run], found: list[Duel] | None = None) -> str:
+    """The same tables as a LaTeX fragment (booktabs); hours in parentheses are upper bounds;
+    ``found`` as for :func:`head_to_head`."""
     out = ["\\begin{tabular}{lllrrrrr}", "\\toprule",
            "Problem & Budget & Method & Seeds & HV & Sparsity & Params & Hours \\\\", "\\midrule"]  # fmt: skip
     for (problem, budget), by_method in groups(runs).items():
@@ -302,7 +304,7 @@ def latex(runs: list[Run]) -> str:
                                    _tex(tuple(r.hypervolume for r in seeds)), _tex(tuple(r.sparsity for r in seeds)),
                                    params, hours]) + " \\\\")  # fmt: skip
     out += ["\\bottomrule", "\\end{tabular}"]
-    found = duels(runs)
+    found = duels(runs) if found is None else found
     if found:  # the head-to-head, as a second tabular (hours in parentheses: upper bounds)
         header = "Problem & Budget & Pair & Seeds & HV of both & Method & Adds & Hours to level \\\\"
         out += ["", "\\begin{tabular}{llllllrr}", "\\toprule", header, "\\midrule"]
@@ -433,7 +435,8 @@ def main() -> None:
     if not methods or len(set(methods)) != len(methods):
         parser.error(f"--methods {args.methods!r}: expected distinct agent names separated by commas")
     runs = load_runs(args.results, methods)
-    table, duel = markdown(runs), head_to_head(runs)
+    found = duels(runs)
+    table, duel = markdown(runs), head_to_head(runs, found)
     print(table + "\n" + duel, end="")
     for page in args.page:
         text = page.read_text(encoding="utf-8")
@@ -455,7 +458,7 @@ def main() -> None:
         document = f"# The papers' comparison\n\n{table}\n## Head to head\n\n{duel}{images}{beside}"
         atomic_write_text(args.out / "comparison.md", document)
         atomic_write_text(args.out / "comparison.html", to_html(document, args.out, title="The papers' comparison"))
-        atomic_write_text(args.out / "comparison.tex", latex(runs))
+        atomic_write_text(args.out / "comparison.tex", latex(runs, found))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 
 import morl
-from morl.versions import machine, versions
+from morl.versions import provenance as run_provenance
 from morl.zoo import DATA, MODEL_HV_TOLERANCE, PretrainedParetoSet
 
 RECORDED = {2: [[1.0, 0.0], [0.5, 0.5], [0.2, 0.8]], 3: [[1.0, 0.0, 0.0], [0.4, 0.3, 0.3], [0.1, 0.2, 0.7]]}
@@ -54,7 +53,7 @@ def main() -> None:
     trained_on = record.get("fingerprint") or "a definition from before fingerprints"
     if trained_on != morl.fingerprint(problem):  # its model would carry another problem's numbers
         raise SystemExit(f"the run of seed {seed} ran on {trained_on}, not this morl's {morl.fingerprint(problem)}")
-    exporter = versions()
+    exporter = run_provenance()
     provenance = {
         "fingerprint": record["fingerprint"],  # the definition it was trained on (checked on load)
         "problem": problem,
@@ -67,11 +66,7 @@ def main() -> None:
         "run_git_commit": record["versions"].get("git_commit"),
         "run_versions": record["versions"],
         "run_command": record["command"],
-        "exported_by": {
-            "git_commit": exporter.get("git_commit"),
-            "versions": exporter,
-            "command": "python benchmarks/export_pretrained.py " + " ".join(sys.argv[1:]),
-        },
+        "exported_by": exporter,
     }
     model = PretrainedParetoSet.from_agent(agent, provenance)
     # The exported model runs in numpy (float32): its own front may differ slightly from the run's.
@@ -81,7 +76,8 @@ def main() -> None:
     # The machine is part of what the returns are: MuJoCo's arithmetic differs with and without
     # AVX-512, and tests/test_zoo.py holds each kind of machine to a replay made on its kind.
     returns = model.evaluate(preferences).returns
-    provenance["recorded"] = {"preferences": preferences.tolist(), "returns": returns.tolist(), "machine": machine()}
+    provenance["recorded"] = {"preferences": preferences.tolist(), "returns": returns.tolist(),
+                              "machine": exporter["machine"]}  # fmt: skip
     model.provenance = provenance
     check(model, provenance)
     DATA.mkdir(parents=True, exist_ok=True)

@@ -46,7 +46,7 @@ from morl.agents.ppo.core import Collector
 from morl.cores import available_cores
 from morl.envs.models import build_model
 from morl.envs.rollout import RolloutRequest, SliceRollout
-from morl.versions import versions
+from morl.versions import provenance
 
 sys.path.insert(0, str(Path(__file__).parent))
 from env_throughput import time_raw
@@ -155,7 +155,7 @@ def main() -> None:
     args = parser.parse_args()
     header = machine_line()
     print(header)
-    produced_by = versions()
+    produced_by = provenance()  # the commit as the run starts
     split = iteration_split(args.iterations)
     engine = [engine_step(2), engine_step(12)]
     plan = short_run_plan()
@@ -190,10 +190,9 @@ def main() -> None:
     print(f"  {SHORT_RUN:,}-step run / SB3 PPO if all its env steps ran at raw physics and learning were free: "
           f"{bounds['short_run_over_sb3_at_raw_physics']:.1f}")  # fmt: skip
     if args.out:
-        record = {"split_seconds_per_env_step": split, "engine_step": engine, "short_run": plan, "raw_physics": raw,
-                  "sb3_ppo_one_env": sb3, "bounds": bounds, "git_commit": produced_by.get("git_commit"),
-                  "versions": produced_by, "machine": header, "fingerprint": morl.fingerprint(PROBLEM),
-                  "command": "python benchmarks/iteration_profile.py " + " ".join(sys.argv[1:])}  # fmt: skip
+        record = {**produced_by, "machine_line": header, "fingerprint": morl.fingerprint(PROBLEM),
+                  "split_seconds_per_env_step": split, "engine_step": engine, "short_run": plan, "raw_physics": raw,
+                  "sb3_ppo_one_env": sb3, "bounds": bounds}  # fmt: skip
         Path(args.out).write_text(json.dumps(record, indent=1) + "\n")
 
 

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 import morl
-from morl.versions import machine, versions
+from morl.versions import provenance
 from morl.zoo import available
 
 DEFAULT_VERSIONS = ("3.3.0", "4.0.0")
@@ -103,8 +103,8 @@ def main() -> None:
     if installed not in wanted:
         wanted.append(installed)  # the reference: the release the models were recorded under
     runs = {version: _evaluate(version, problems) for version in wanted}
-    produced_by = versions()
-    print(", ".join(f"{k} {v}" for k, v in produced_by.items()) + f", python {sys.version.split()[0]}")
+    header = provenance()
+    print(", ".join(f"{k} {v}" for k, v in header["versions"].items()) + f", python {sys.version.split()[0]}")
     print(f"Reference: mujoco {installed} (installed, the models' own). HV of each shipped model's front on the paper "
           f"protocol under each release, and per preference the change of the return vector from the reference's "
           f"(|Δ| / |reference|)")  # fmt: skip
@@ -125,9 +125,7 @@ def main() -> None:
                   f"{row['share_changed_over_10pct']:9.0%}")  # fmt: skip
     if args.out:
         # provenance first, as every result file of benchmarks/ has it
-        record = {"git_commit": produced_by.get("git_commit"), "versions": produced_by,
-                  "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
-                  "machine": machine(), "reference_mujoco": installed, "problems": rows}  # fmt: skip
+        record = {**header, "reference_mujoco": installed, "problems": rows}
         Path(args.out).write_text(json.dumps(record, indent=1) + "\n")
 
 

@@ -24,14 +24,13 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import morl
-from morl.versions import versions
+from morl.versions import provenance
 
 REPO = Path(__file__).resolve().parents[1]
 STOP = 10_000_000
@@ -97,11 +96,9 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=Path.home() / "morl-runs")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "physics_change.json")
     args = parser.parse_args()
-    produced_by = versions()
+    header = provenance()
     problems = {p: compare(p, args.runs) for p in OLD_RUNS}
-    record = {"git_commit": produced_by.get("git_commit"), "versions": produced_by,
-              "command": "python benchmarks/physics_change.py " + " ".join(sys.argv[1:]),
-              "problems": problems}  # fmt: skip
+    record = {**header, "problems": problems}
     for problem, found in problems.items():
         print(f"{problem} (seed {found['seed']}), old definition vs {found['new']['fingerprint']}")
         for row in found["periodic_hypervolume"]:

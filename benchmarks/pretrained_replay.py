@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 import morl
-from morl.versions import machine, versions
+from morl.versions import provenance
 from morl.zoo import DATA, PretrainedParetoSet, available
 
 RESULTS = Path(__file__).parent / "results"
@@ -199,10 +199,10 @@ def model_sha256(problem: str) -> str:
 
 def isa_replay(record: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """This machine's kind and its replay of every shipped model's recorded preferences."""
-    here = machine()
+    header = provenance()
+    here = header["machine"]
     if isa_kind(here) == "unknown":
         raise SystemExit("this machine's CPU features are unknown (not x86, or no /proc/cpuinfo): nothing to file")
-    produced_by = versions()
     rows: dict[str, Any] = {}
     for problem in available():
         with warnings.catch_warnings():
@@ -215,9 +215,7 @@ def isa_replay(record: dict[str, Any]) -> tuple[str, dict[str, Any]]:
                          "returns_today": returns.tolist(), "recorded_on": kind,
                          "same_as_recorded": bool(np.array_equal(returns, np.asarray(expected)))}  # fmt: skip
         print(f"{problem:20s} recorded on {kind}: the same here {rows[problem]['same_as_recorded']}", flush=True)
-    return isa_kind(here), {"machine": here, "git_commit": produced_by.get("git_commit"), "versions": produced_by,
-                            "command": "python benchmarks/pretrained_replay.py " + " ".join(sys.argv[1:]),
-                            "problems": rows}  # fmt: skip
+    return isa_kind(here), {**header, "problems": rows}
 
 
 def model_replay(path: Path) -> tuple[dict[str, Any], Any]:
@@ -267,10 +265,7 @@ def main() -> None:
         path.write_text(json.dumps(record, indent=1) + "\n")
         print(f"wrote {path}")
         return
-    produced_by = versions()
-    record: dict[str, Any] = {"git_commit": produced_by.get("git_commit"), "versions": produced_by,
-                              "command": "python benchmarks/pretrained_replay.py " + " ".join(sys.argv[1:]),
-                              "machine": machine()}  # fmt: skip
+    record: dict[str, Any] = provenance()
     if args.model is not None:
         row, front = model_replay(args.model)
         out = Path(args.out)

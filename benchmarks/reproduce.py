@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from reproduction import PUBLISHED
 import morl
 from morl.agents import AGENTS, get_agent
 from morl.evaluation import FrontResult
-from morl.versions import machine, versions
+from morl.versions import provenance
 
 
 def main() -> None:
@@ -95,13 +94,11 @@ def main() -> None:
     hv = result.metrics.hypervolume
     verdict = published.verdict(hv)
     results = Path(__file__).parent / "results"
-    produced_by = versions()
-    # provenance first: the commit, versions and command head both files
-    provenance = {"git_commit": produced_by.get("git_commit"), "versions": produced_by,
-                  "command": "python benchmarks/reproduce.py " + " ".join(sys.argv[1:]),
-                  "fingerprint": morl.fingerprint(args.problem)}  # fmt: skip
+    # provenance first: the commit, versions, command, machine (now that torch is loaded: its SIMD
+    # level) and the problem's definition head both files
+    header = {**provenance(), "fingerprint": morl.fingerprint(args.problem)}
     summary = {
-        **provenance,
+        **header,
         "agent": args.agent,
         "authors_deviations": args.authors_deviations,
         "problem": args.problem,
@@ -109,7 +106,6 @@ def main() -> None:
         "total_steps": config.total_steps,
         "paper_budget": config.total_steps == morl.get_problem(args.problem).paper_budget and stop_at is None,
         "stopped_at": stop_at,
-        "fingerprint": morl.fingerprint(args.problem),
         "hypervolume": hv,
         "sparsity": result.metrics.sparsity,
         "expected_utility": result.metrics.expected_utility,
@@ -124,7 +120,6 @@ def main() -> None:
         "trajectory": agent.run.history,  # the periodic evaluations: env steps, wall-clock, metrics
         "evaluation_env_steps_during_training": agent.run.eval_env_steps,
         "protocol": result.protocol.describe(),
-        "machine": machine(),
     }
     ours = results / f"reproduce-{args.problem}-seed{args.seed}.json"
     hyper = json.loads(ours.read_text()) if ours.is_file() else {}
@@ -136,7 +131,7 @@ def main() -> None:
     (results / f"reproduce-{name}.json").write_text(json.dumps(summary, indent=1) + "\n")
     # the front file loads with FrontResult.load; its provenance follows its format
     front = result.to_dict()
-    front = {"format": front["format"], "format_version": front["format_version"], **provenance, **front}
+    front = {"format": front["format"], "format_version": front["format_version"], **header, **front}
     (results / f"reproduce-{name}-front.json").write_text(json.dumps(front, indent=1) + "\n")
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from reproduction import figure, load_records, render_block, replace_block, summarise
 
 from morl.run_files import atomic_write_bytes
-from morl.versions import versions
+from morl.versions import provenance
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -54,11 +54,8 @@ def main() -> None:
     if args.figure and summaries:  # nothing to draw before a run on these definitions finishes
         figure(summaries, args.figure)
     if args.out:
-        produced_by = versions()
         summary = {
-            "git_commit": produced_by.get("git_commit"),
-            "versions": produced_by,
-            "command": "python benchmarks/reproduction_summary.py " + " ".join(sys.argv[1:]),
+            **provenance(),
             "problems": {
                 s.problem: {
                     "seeds": [r.seed for r in s.records],

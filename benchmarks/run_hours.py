@@ -21,7 +21,7 @@ import torch
 from reproduction import PUBLISHED  # the authors' mean wall-clock per run, among their results
 
 import morl
-from morl.versions import versions
+from morl.versions import provenance
 
 sys.path.insert(0, str(Path(__file__).parent))
 from train_throughput import agent_rates, whole_run_rate
@@ -35,7 +35,7 @@ def main() -> None:
     header = (f"morl {morl.__version__}, mujoco {mujoco.__version__}, torch {torch.__version__}, "
               f"python {platform.python_version()}, {os.cpu_count()} cores")  # fmt: skip
     print(header)
-    produced_by = versions()
+    produced_by = provenance()  # the commit as the run starts
     rows = {}
     print(
         f"{'problem':20s} {'warm-up/s':>10s} {'PSL/s':>8s} {'run/s':>8s} {'budget':>8s} {'hours':>6s} {'authors h':>9s}"
@@ -56,10 +56,8 @@ def main() -> None:
     total = sum(row["hours"] for row in rows.values())
     print(f"all seven, one seed each: {total:.1f} h")
     if args.out:
-        record = {"rows": rows, "total_hours": total, "git_commit": produced_by.get("git_commit"),
-                  "versions": produced_by, "machine": header,
-                  "fingerprint": {p: morl.fingerprint(p) for p in rows},
-                  "command": "python benchmarks/run_hours.py " + " ".join(sys.argv[1:])}  # fmt: skip
+        record = {**produced_by, "machine_line": header, "fingerprint": {p: morl.fingerprint(p) for p in rows},
+                  "rows": rows, "total_hours": total}  # fmt: skip
         Path(args.out).write_text(json.dumps(record, indent=1) + "\n")
 
 

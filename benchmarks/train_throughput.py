@@ -54,7 +54,7 @@ import morl
 from morl.agents import get_agent
 from morl.agents.base import Agent
 from morl.cores import available_cores
-from morl.versions import versions
+from morl.versions import provenance
 
 sys.path.insert(0, str(Path(__file__).parent))
 from env_throughput import time_raw
@@ -199,7 +199,7 @@ def main() -> None:
     threads = torch.get_num_threads()
     header = machine_line()
     print(header)
-    produced_by = versions()  # the commit as the run starts
+    produced_by = provenance()  # the commit as the run starts
     hyper = agent_rates("hyper-morl", args.iterations, kind=lambda a: a.phase, kinds=("warmup", "psl"),
                         total_steps=2_000_000, warmup_fraction=0.02, compiled_update="on")  # fmt: skip
     eager = agent_rates("hyper-morl", args.iterations, kind=lambda a: a.phase, kinds=("warmup", "psl"),
@@ -239,9 +239,7 @@ def main() -> None:
     print(f"  hyper-morl 200k-step run end to end / SB3 PPO: {rows['hyper_morl_200k_end_to_end'] / sb3:.1f}")
     print(f"  pd-morl main stage / SB3 TD3 (one update per env step each): {rows['pdmorl_main'] / sb3_td3:.2f}")
     if args.out:
-        record = {"rates": rows, "git_commit": produced_by.get("git_commit"),
-                  "versions": produced_by, "machine": header, "fingerprint": morl.fingerprint(PROBLEM),
-                  "command": "python benchmarks/train_throughput.py " + " ".join(sys.argv[1:])}  # fmt: skip
+        record = {**produced_by, "machine_line": header, "fingerprint": morl.fingerprint(PROBLEM), "rates": rows}
         Path(args.out).write_text(json.dumps(record, indent=1) + "\n")
 
 

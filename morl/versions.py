@@ -10,6 +10,7 @@ import platform
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 MORL_VERSION = "0.4.0"  # morl.__version__; pyproject.toml's version says the same
 
@@ -146,3 +147,21 @@ def machine() -> dict[str, object]:
     if torch is not None:
         found["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     return found
+
+
+def provenance(argv: list[str] | None = None) -> dict[str, Any]:
+    """What every result file of ``benchmarks/`` opens with: the git commit, the versions, the
+    exact command that wrote it and the machine.
+
+    One helper, so no script can forget a field or spell the command differently: a reader reruns
+    a result from its ``command``, which names the script as a path from the repository's root
+    (however it was invoked) followed by its arguments. Called when a run starts, so the commit is
+    the one it ran on even if the checkout moves on during a long run.
+    """
+    args = list(sys.argv if argv is None else argv)
+    if args:
+        script, root = Path(args[0]).resolve(), Path(__file__).resolve().parents[1]
+        args[0] = script.relative_to(root).as_posix() if script.is_relative_to(root) else Path(args[0]).as_posix()
+    produced_by = versions()
+    return {"git_commit": produced_by.get("git_commit"), "versions": produced_by,
+            "command": " ".join(["python", *args]), "machine": machine()}  # fmt: skip

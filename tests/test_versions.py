@@ -7,10 +7,11 @@ import os
 import platform
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from morl.versions import SIMD_FLAGS, arithmetic_environment, machine, numpy_blas_core, versions
+from morl.versions import SIMD_FLAGS, arithmetic_environment, machine, numpy_blas_core, provenance, versions
 
 
 def test_machine_names_the_cpu_and_its_simd_sets() -> None:
@@ -35,6 +36,18 @@ def test_versions_and_machine_do_not_import_torch() -> None:
 def test_versions_name_the_packages_that_change_results() -> None:
     found = versions()
     assert set(found) >= {"morl", "mujoco", "torch", "gymnasium", "numpy"}
+
+
+def test_provenance_heads_a_result_with_its_commit_versions_command_and_machine() -> None:
+    """A result names the script from the repository's root however it was invoked (absolute path,
+    from another directory), so the recorded command reruns it from a checkout."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "reproduce.py"
+    found = provenance([str(script), "MO-Swimmer-v2", "--seed", "1"])
+    assert found["command"] == "python benchmarks/reproduce.py MO-Swimmer-v2 --seed 1"
+    assert found["versions"] == versions() and found["git_commit"] == versions().get("git_commit")
+    assert found["machine"]["cpu"] == machine()["cpu"]
+    outside = provenance(["/elsewhere/run.py", "--x"])["command"]  # not in the checkout: as given
+    assert outside == "python /elsewhere/run.py --x"
 
 
 def test_numpy_blas_core_follows_the_kernels_openblas_picked() -> None:
