@@ -1,0 +1,113 @@
+"""What a saved Pareto set's policies do across its front: per preference, the return vector, how
+the episode ended (the robot fell, or it ran to the time limit), its length and the robot's mean
+forward velocity.
+
+Why: a front that misses a stretch (Walker2d's fast end, on the original's physics) leaves open
+what its policies do there. A preference can score a low speed return because its policy runs
+slowly for the whole episode or because it runs fast and falls early; the two call for different
+diagnoses (the physics makes fast gaits unstable, or the method never found them), and the
+hypervolume cannot tell them apart. Comparing two sets' rows at the same preferences (the new run's
+model and one trained on another definition) says which it is.
+
+Each MODEL is a file saved by morl (``.npz``; e.g. a model once shipped, from git history: ``git
+show 5abb3dd:morl/data/pretrained/MO-Walker2d-v2.npz > old.npz``) or a problem id (its shipped set).
+Every model runs on today's definition of its problem, one deterministic episode per preference
+from the problem's reset (seed 0).
+
+Usage: python benchmarks/gaits.py MODEL [MODEL ...] [--points 11] [--out RECORD.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import morl
+from morl.preferences import simplex_grid
+from morl.versions import provenance
+from morl.zoo import DATA, PretrainedParetoSet, available
+
+
+def load(model: str) -> tuple[PretrainedParetoSet, Path]:
+    """A model file, or the shipped set of a problem id; a clear error for neither."""
+    path = Path(model)
+    if not path.is_file():
+        if model not in available():
+            raise SystemExit(f"MODEL {model!r}: no such file and no shipped set of that name; expected a model "
+                             f"file saved by morl (.npz) or one of {', '.join(available())}")  # fmt: skip
+        path = DATA / f"{model}.npz"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a model of an older definition warns; the record names both
+        return PretrainedParetoSet.load(path), path
+
+
+def episode(env: Any, policy: Any) -> dict[str, Any]:
+    """One deterministic episode: its returns, length, ending and mean forward velocity."""
+    obs, _ = env.reset(seed=0)
+    total, velocities, steps = None, [], 0
+    while True:
+        obs, reward, terminated, truncated, info = env.step(policy.predict(obs, deterministic=True))
+        total = np.asarray(reward, dtype=np.float64) + (0.0 if total is None else total)
+        velocities.append(info["x_velocity"])
+        steps += 1
+        if terminated or truncated:
+            return {"returns": total.tolist(), "steps": steps, "fell": bool(terminated),
+                    "mean_x_velocity": float(np.mean(velocities))}  # fmt: skip
+
+
+def gaits(model: PretrainedParetoSet, preferences: np.ndarray) -> list[dict[str, Any]]:
+    env = morl.make(model.problem_id)
+    try:
+        return [{"preference": p.tolist(), **episode(env, model.policy_for(p))} for p in preferences]
+    finally:
+        env.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("models", nargs="+", metavar="MODEL", help="a model file (.npz) or a problem id")
+    parser.add_argument(
+        "--points",
+        type=int,
+        default=11,
+        help="preferences per objective axis: the simplex grid of points-1 splits (default 11)",
+    )
+    parser.add_argument("--out", type=Path, help="also write the rows as JSON")
+    args = parser.parse_args()
+    if args.points < 2:
+        parser.error(f"--points {args.points}: expected an integer >= 2 (both ends of each axis)")
+    header = provenance()
+    loaded = [load(m) for m in args.models]
+    problems = {model.problem_id for model, _ in loaded}
+    if len(problems) > 1:
+        parser.error(f"MODEL: the models are of different problems ({', '.join(sorted(problems))}); expected one")
+    problem = morl.get_problem(problems.pop())
+    preferences = simplex_grid(problem.reward_dim, args.points - 1)
+    names = problem.objective_names
+    record: dict[str, Any] = {**header, "problem": problem.name, "fingerprint": morl.fingerprint(problem.name),
+                              "episode_seed": 0, "models": []}  # fmt: skip
+    for (model, path), given in zip(loaded, args.models, strict=True):
+        rows = gaits(model, preferences)
+        record["models"].append({"model": given, "model_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                                 "trained_on": model.provenance.get("fingerprint"), "rows": rows})  # fmt: skip
+        print(f"\n{given} (trained on {model.provenance.get('fingerprint') or 'a definition before fingerprints'})")
+        print("  " + " ".join(f"{'w_' + n[:10]:>12s}" for n in names) + " " +
+              " ".join(f"{n[:12]:>12s}" for n in names) + f" {'steps':>6s} {'ending':>8s} {'mean vx':>8s}")  # fmt: skip
+        for row in rows:
+            ending = "fell" if row["fell"] else "time up"
+            print("  " + " ".join(f"{w:12.2f}" for w in row["preference"]) + " " +
+                  " ".join(f"{r:12.1f}" for r in row["returns"]) +
+                  f" {row['steps']:6d} {ending:>8s} {row['mean_x_velocity']:8.2f}")  # fmt: skip
+    if args.out:
+        args.out.write_text(json.dumps(record, indent=1) + "\n")
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
