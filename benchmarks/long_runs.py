@@ -24,7 +24,7 @@ a person, who reads it first.
 Usage: python benchmarks/long_runs.py MO-Ant-v2:0 MO-Swimmer-v2:0:pgmorl [MO-Hopper-v2:0:pd-morl:steps=1000000 ...]
            [--queue FILE] [--carry-every 1800] [--pin COMMIT] [--no-commit]
 The papers' comparison's queue is ``benchmarks/comparison_queue.txt``: ``python benchmarks/long_runs.py
---queue benchmarks/comparison_queue.txt --pin 436771f --carry-every 10800`` (finished jobs are skipped).
+--queue benchmarks/comparison_queue.txt --pin 436771f --carry-every 21600`` (finished jobs are skipped).
 Runs go one at a time, and nothing else should train beside them: a second reproduction started
 beside a Humanoid run on the 2-core machine ran its warm-up at ~220 env-steps/s (~9k alone) and cut
 the Humanoid run from ~5.1k to ~1.4k env-steps/s for as long as both ran: each run's PPO update
