@@ -441,7 +441,8 @@ def test_archive_members_keep_their_own_normaliser() -> None:
     returns = agent.archive_returns()
     assert morl.pareto.non_dominated(returns).all()
     assert all(agent.records[i].node >= 0 for i in agent.population)
-    assert len(agent.graph) == 3 * (1 + 1 + agent.plan.generations)  # roots, warm-up end, each generation
+    generations = agent.plan.generations + bool(agent.plan.last_iter)  # the last may be shorter
+    assert len(agent.graph) == 3 * (1 + 1 + generations)  # roots, warm-up end, each generation
 
 
 @pytest.mark.slow
@@ -462,7 +463,12 @@ def test_paper_defaults_and_plan() -> None:
     assert humanoid.envs_per_task == 8 and humanoid.gamma == 0.99
     agent = PGMORL("MO-HalfCheetah-v2", cfg)
     run = agent.prepare()
-    # 30M steps: 80 warm-up iterations, then 26 generations of 20, 2048 steps x 4 envs x 6 tasks
+    # 30M steps: 80 warm-up iterations, then 26 generations of 20 and a last of 10 (the authors'
+    # loop runs what is left), 2048 steps x 4 envs x 6 tasks: 610 iterations, as theirs
     plan = agent.plan
-    assert (plan.warmup_iter, plan.update_iter, plan.generations, plan.steps) == (80, 20, 26, 2048)
-    assert run.planned_steps == (80 + 26 * 20) * 6 * 4 * 2048 <= cfg.total_steps
+    assert (plan.warmup_iter, plan.update_iter, plan.generations, plan.steps, plan.last_iter) == (80, 20, 26, 2048, 10)
+    assert run.iterations == 610 and run.planned_steps == 610 * 6 * 4 * 2048 <= cfg.total_steps
+    # Ant, 48M: 200 + 19 x 40 + 16 = 976 iterations per task, the authors' int(48M / (6 x 4 x 2048))
+    ant = PGMORL("MO-Ant-v2", PGMORLConfig.for_problem("MO-Ant-v2"))
+    assert ant.prepare().iterations == 976 and (ant.plan.generations, ant.plan.last_iter) == (19, 16)
+    assert ant._stage(975) == (20, 15, 16) and ant._stage(959) == (19, 39, 40)
