@@ -80,6 +80,7 @@ class Run:
     wall_clock_s: float
     wall_clock_upper_bound: bool
     env_steps: int
+    episodes: int = 1  # per point of its front (the protocol's): PGMORL on Humanoid scores the mean of 6
     trajectory: tuple[dict[str, float], ...] = field(default=(), compare=False)
     front: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)), compare=False)
 
@@ -100,16 +101,19 @@ def load_runs(results: Path, methods: tuple[str, ...] = METHODS) -> list[Run]:
             continue
         front_path = path.with_name(path.stem + "-front.json")
         front = np.zeros((0, get_problem(data["problem"]).reward_dim))
+        episodes = 1
         if front_path.is_file():
             saved = json.loads(front_path.read_text())
             front = np.asarray(saved["returns"], dtype=np.float64)[list(saved["front_indices"])]
+            episodes = int(saved.get("protocol", {}).get("episodes", 1))
         runs.append(Run(
             problem=data["problem"], method=method, seed=int(data["seed"]), total_steps=int(data["total_steps"]),
             paper_budget=bool(data["paper_budget"]), hypervolume=float(data["hypervolume"]),
             sparsity=float(data["sparsity"]), num_non_dominated=int(data["num_non_dominated"]),
             parameters=data.get("parameters"), wall_clock_s=float(data["train_wall_clock_s"]),
             wall_clock_upper_bound=bool(data.get("wall_clock_upper_bound", False)),
-            env_steps=int(data["training_env_steps"]), trajectory=tuple(data.get("trajectory", ())), front=front,
+            env_steps=int(data["training_env_steps"]), episodes=episodes, trajectory=tuple(data.get("trajectory", ())),
+            front=front,
         ))  # fmt: skip
     order = list(PUBLISHED)
     return sorted(runs, key=lambda r: (order.index(r.problem), not r.paper_budget, r.total_steps,
@@ -169,8 +173,21 @@ def markdown(runs: list[Run]) -> str:
             ]) + " |")  # fmt: skip
     lines += ["", "HV: hypervolume on the paper protocol (reference point the origin); std over seeds (ddof 1). "
               "A wall-clock in parentheses is an upper bound (the machine was shared). A reduced budget is not "
-              "the paper's: it compares methods at equal steps, not with the papers' numbers."]  # fmt: skip
+              "the paper's: it compares methods at equal steps, not with the papers' numbers."
+              + _episodes(runs)]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def _episodes(runs: list[Run]) -> str:
+    """A sentence naming the rows whose points are means of several episodes (the authors' PGMORL
+    scores Humanoid's policies by 6, its resets being noisy; Hyper-MORL's protocol runs one per
+    preference): a mean over episodes is less optimistic than one episode's return, and a reader
+    comparing those rows should know it. Empty where every point is one episode."""
+    several = sorted({(r.problem, r.method, r.episodes) for r in runs if r.episodes != 1})
+    if not several:
+        return ""
+    rows = "; ".join(f"{method} on {problem} (the mean of {n} episodes)" for problem, method, n in several)
+    return f" Each point of a front is one episode's return, except for {rows}: as that method scores its policies."
 
 
 LEVEL = 0.95  # the head-to-head's common level: this share of the lower final hypervolume
