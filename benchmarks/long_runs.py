@@ -283,6 +283,7 @@ def finish(job: Job, code: Path, enabled: bool, sharing: Sharing) -> None:
         (job.runs / f"export-{job.name}.log").write_text(done.stdout + done.stderr)
         if done.returncode == 0:
             paths.append(model)
+            paths += _gaits(python, env, job)
         else:
             log(f"{job.name}: export failed (see export-{job.name}.log)")
     paths += _regenerate_table(python, env, enabled)
@@ -290,11 +291,25 @@ def finish(job: Job, code: Path, enabled: bool, sharing: Sharing) -> None:
     paths.append(job.carry_dir)
     message = (f"Reproduction finished: {job.name}, HV {record['hypervolume']:.4g} ({record['verdict']}), "
                f"{record['train_wall_clock_s'] / 3600:.1f} h of training\n\nRecord, front and plot; "
-               f"{'pretrained model exported; ' if model in paths else ''}"
+               f"{'pretrained model exported, its gaits recorded; ' if model in paths else ''}"
                f"{'the reproduction table regenerated; ' if REPO / TABLE_PAGE in paths else ''}the carried "
                "checkpoint removed. Written by benchmarks/long_runs.py; the words on the result are "
                "not written yet.")  # fmt: skip
     commit(paths, message, enabled)
+
+
+def _gaits(python: str, env: dict[str, str], job: Job) -> list[Path]:
+    """What the newly shipped set's policies do across its front (``gaits.py``: returns, falls,
+    mean forward velocity per preference), recorded as ``gaits-<run>.json``: the words on a
+    result need it where a front misses a stretch, and a later session may no longer have the run.
+    Seconds of CPU (11 episodes; 66 for three objectives). A failure is logged, not fatal."""
+    out = RESULTS / f"gaits-{job.name}.json"
+    done = subprocess.run([python, "benchmarks/gaits.py", job.problem, "--out", str(out.relative_to(REPO))],
+                          cwd=REPO, env=env, capture_output=True, text=True)  # fmt: skip
+    if done.returncode != 0 or not out.is_file():
+        log(f"{job.name}: gaits.py failed: {done.stderr.strip()[-300:]}")
+        return []
+    return [out]
 
 
 def _regenerate_table(python: str, env: dict[str, str], enabled: bool) -> list[Path]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import shutil
 import subprocess
@@ -159,3 +160,23 @@ def test_status_says_where_each_job_stands(tmp_path, monkeypatch) -> None:
                         "17,112 env-steps/s)")  # fmt: skip
     assert lines[4] == "pending    reproduce-MO-Swimmer-v2-seed3-steps1000000: 1,000,000 env steps"
     assert lines[5] == "env steps left: pgmorl 10,000,000, pd-morl 1,000,000, hyper-morl 13,000,000"
+
+
+def test_a_shipped_set_s_gaits_are_recorded_beside_the_run(tmp_path, monkeypatch) -> None:
+    """After an export, the shipped set's gaits (gaits.py) are written as gaits-<run>.json, named
+    by the run and recorded with a command that reruns from the repository's root."""
+    repo = Path(__file__).resolve().parents[1]
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    shutil.copy(repo / "benchmarks" / "gaits.py", tmp_path / "benchmarks" / "gaits.py")
+    monkeypatch.setattr(long_runs, "REPO", tmp_path)
+    monkeypatch.setattr(long_runs, "RESULTS", tmp_path / "benchmarks" / "results")
+    monkeypatch.setattr(long_runs, "LOG", [tmp_path / "long_runs.log"])
+    job = parse_job("MO-Swimmer-v2:0")
+    [path] = long_runs._gaits(sys.executable, dict(os.environ), job)
+    assert path == tmp_path / "benchmarks" / "results" / "gaits-reproduce-MO-Swimmer-v2-seed0.json"
+    record = json.loads(path.read_text())
+    assert record["problem"] == "MO-Swimmer-v2" and len(record["models"][0]["rows"]) == 11
+    assert record["command"].endswith("MO-Swimmer-v2 --out benchmarks/results/gaits-reproduce-MO-Swimmer-v2-seed0.json")
+    failing = dataclasses.replace(job, problem="MO-Nothing-v9")  # gaits.py refuses it: logged, nothing recorded
+    assert long_runs._gaits(sys.executable, dict(os.environ), failing) == []
+    assert "gaits.py failed" in (tmp_path / "long_runs.log").read_text()
