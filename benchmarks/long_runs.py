@@ -13,7 +13,8 @@ trained it however many machines it crossed.
 
 A finished run's record and front are copied into ``benchmarks/results/`` and the front drawn;
 its pretrained model is exported (``export_pretrained.py``, best of the seeds whose run
-directories are on this machine, unless a shipped model of a better run is there already); the
+directories are on this machine, unless a shipped model of a better run is there already) and
+what its policies do across the front recorded (``gaits.py``, ``results/gaits-<run>.json``); the
 carried checkpoint is removed; the reproduction table (docs/benchmarks.md) and the papers'
 comparison (its table in docs/benchmarks.md and README.md, its figures in
 ``results/comparison/``) are regenerated from the records (``reproduction_summary.py``,
