@@ -10,7 +10,9 @@ hypervolume cannot tell them apart. Comparing two sets' rows at the same prefere
 model and one trained on another definition) says which it is.
 
 Each MODEL is a file saved by morl (``.npz``; e.g. a model once shipped, from git history: ``git
-show 5abb3dd:morl/data/pretrained/MO-Walker2d-v2.npz > old.npz``) or a problem id (its shipped set).
+show 5abb3dd:morl/data/pretrained/MO-Walker2d-v2.npz > old.npz``), a run directory of any agent
+(``~/morl-runs/reproduce-pgmorl-MO-Walker2d-v2-seed0``: PGMORL's archive member nearest each
+preference) or a problem id (its shipped set).
 Every model runs on today's definition of its problem, one deterministic episode per preference
 from the problem's reset (seed 0).
 
@@ -23,6 +25,7 @@ import argparse
 import hashlib
 import json
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,17 +37,38 @@ from morl.versions import provenance
 from morl.zoo import DATA, PretrainedParetoSet, available
 
 
-def load(model: str) -> tuple[PretrainedParetoSet, Path]:
-    """A model file, or the shipped set of a problem id; a clear error for neither."""
+@dataclass(frozen=True)
+class Source:
+    """A set of policies to replay: anything with ``policy_for(ω)``, its problem, the SHA-256 of
+    the file it came from and the definition it was trained on (None: before fingerprints)."""
+
+    policies: Any
+    problem: str
+    sha256: str
+    trained_on: str | None
+
+
+def load(model: str) -> Source:
+    """A model file, an agent's run directory (any agent: PGMORL's archive picks the member
+    nearest each preference), or the shipped set of a problem id; a clear error for none."""
     path = Path(model)
+    if path.is_dir():
+        agent = morl.load(path)  # names what is missing or foreign in the directory
+        front = path / "front.json"
+        trained_on = json.loads(front.read_text())["protocol"].get("fingerprint") if front.is_file() else None
+        checkpoint = hashlib.sha256((path / "checkpoint.pt").read_bytes()).hexdigest()
+        return Source(agent, morl.get_problem(agent.problem_id).name, checkpoint, trained_on)
     if not path.is_file():
         if model not in available():
-            raise SystemExit(f"MODEL {model!r}: no such file and no shipped set of that name; expected a model "
-                             f"file saved by morl (.npz) or one of {', '.join(available())}")  # fmt: skip
+            raise SystemExit(f"MODEL {model!r}: no such file or run directory and no shipped set of that name; "
+                             f"expected a model file saved by morl (.npz), a run directory or one of "
+                             f"{', '.join(available())}")  # fmt: skip
         path = DATA / f"{model}.npz"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a model of an older definition warns; the record names both
-        return PretrainedParetoSet.load(path), path
+        found = PretrainedParetoSet.load(path)
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    return Source(found, morl.get_problem(found.problem_id).name, sha256, found.provenance.get("fingerprint"))
 
 
 def episode(env: Any, policy: Any) -> dict[str, Any]:
@@ -61,17 +85,18 @@ def episode(env: Any, policy: Any) -> dict[str, Any]:
                     "mean_x_velocity": float(np.mean(velocities))}  # fmt: skip
 
 
-def gaits(model: PretrainedParetoSet, preferences: np.ndarray) -> list[dict[str, Any]]:
-    env = morl.make(model.problem_id)
+def gaits(source: Source, preferences: np.ndarray) -> list[dict[str, Any]]:
+    env = morl.make(source.problem)
     try:
-        return [{"preference": p.tolist(), **episode(env, model.policy_for(p))} for p in preferences]
+        return [{"preference": p.tolist(), **episode(env, source.policies.policy_for(p))} for p in preferences]
     finally:
         env.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("models", nargs="+", metavar="MODEL", help="a model file (.npz) or a problem id")
+    parser.add_argument("models", nargs="+", metavar="MODEL",
+                        help="a model file (.npz), a run directory or a problem id (its shipped set)")  # fmt: skip
     parser.add_argument(
         "--points",
         type=int,
@@ -84,7 +109,7 @@ def main() -> None:
         parser.error(f"--points {args.points}: expected an integer >= 2 (both ends of each axis)")
     header = provenance()
     loaded = [load(m) for m in args.models]
-    problems = {model.problem_id for model, _ in loaded}
+    problems = {source.problem for source in loaded}
     if len(problems) > 1:
         parser.error(f"MODEL: the models are of different problems ({', '.join(sorted(problems))}); expected one")
     problem = morl.get_problem(problems.pop())
@@ -92,11 +117,11 @@ def main() -> None:
     names = problem.objective_names
     record: dict[str, Any] = {**header, "problem": problem.name, "fingerprint": morl.fingerprint(problem.name),
                               "episode_seed": 0, "models": []}  # fmt: skip
-    for (model, path), given in zip(loaded, args.models, strict=True):
-        rows = gaits(model, preferences)
-        record["models"].append({"model": given, "model_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-                                 "trained_on": model.provenance.get("fingerprint"), "rows": rows})  # fmt: skip
-        print(f"\n{given} (trained on {model.provenance.get('fingerprint') or 'a definition before fingerprints'})")
+    for source, given in zip(loaded, args.models, strict=True):
+        rows = gaits(source, preferences)
+        record["models"].append({"model": given, "sha256": source.sha256, "trained_on": source.trained_on,
+                                 "rows": rows})  # fmt: skip
+        print(f"\n{given} (trained on {source.trained_on or 'a definition before fingerprints'})")
         print("  " + " ".join(f"{'w_' + n[:10]:>12s}" for n in names) + " " +
               " ".join(f"{n[:12]:>12s}" for n in names) + f" {'steps':>6s} {'ending':>8s} {'mean vx':>8s}")  # fmt: skip
         for row in rows:
