@@ -109,6 +109,19 @@ def test_the_overview_figures_have_a_panel_per_problem(tmp_path: Path) -> None:
         assert (width, height) == (576, 279)  # 2 panels of 3.2 in side by side, one row, at 90 dpi
 
 
+def test_a_three_objective_duel(tmp_path: Path) -> None:
+    """Hopper-v3's fronts are 3-D: the head-to-head measures them in three objectives (the
+    figures draw the first two)."""
+    _record(tmp_path, "hyper-morl", "MO-Hopper-v3", 0, 8.0, front=[[2.0, 2.0, 2.0]])
+    _record(tmp_path, "pgmorl", "MO-Hopper-v3", 0, 8.0, front=[[1.0, 1.0, 4.0]])
+    [duel] = duels(load_runs(tmp_path))
+    # 2x2x2 and 1x1x4 boxes overlap in 1x1x2: together 8 + 4 - 2 = 10; each adds 10 minus the other's
+    assert duel.union_hv == pytest.approx(10.0)
+    assert duel.adds == pytest.approx({"hyper-morl": 6.0, "pgmorl": 2.0})
+    assert "| MO-Hopper-v3 | 120 M (paper) | hyper-morl vs pgmorl | 0 | 1.00e1 | hyper-morl | 6.00e0 (+150.0 %) |" in (
+        head_to_head(load_runs(tmp_path)))  # fmt: skip
+
+
 def test_any_agent_with_records_can_join_the_comparison(tmp_path: Path) -> None:
     """``--methods``: an agent of one's own (a name with '_' or '.') beside the papers' ones."""
     _record(tmp_path, "hyper-morl", "MO-Swimmer-v2", 0, 2.9e4)
