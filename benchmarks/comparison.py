@@ -183,11 +183,12 @@ def _episodes(runs: list[Run]) -> str:
     scores Humanoid's policies by 6, its resets being noisy; Hyper-MORL's protocol runs one per
     preference): a mean over episodes is less optimistic than one episode's return, and a reader
     comparing those rows should know it. Empty where every point is one episode."""
-    several = sorted({(r.problem, r.method, r.episodes) for r in runs if r.episodes != 1})
+    several = list(dict.fromkeys((r.problem, r.method, r.episodes) for r in runs if r.episodes != 1))  # table order
     if not several:
         return ""
-    rows = "; ".join(f"{method} on {problem} (the mean of {n} episodes)" for problem, method, n in several)
-    return f" Each point of a front is one episode's return, except for {rows}: as that method scores its policies."
+    rows = "; ".join(f"{method} on {problem}, the mean of {n}" for problem, method, n in several)
+    return (f" Each point of a front is one episode's return, except where a method scores its policies by "
+            f"several episodes ({rows}).")  # fmt: skip
 
 
 LEVEL = 0.95  # the head-to-head's common level: this share of the lower final hypervolume
@@ -321,6 +322,8 @@ def latex(runs: list[Run], found: list[Duel] | None = None) -> str:
                                    _tex(tuple(r.hypervolume for r in seeds)), _tex(tuple(r.sparsity for r in seeds)),
                                    params, hours]) + " \\\\")  # fmt: skip
     out += ["\\bottomrule", "\\end{tabular}"]
+    if note := _episodes(runs):  # as under the Markdown table
+        out += ["", "\\par\\noindent{\\footnotesize " + escape(note.strip()) + "}"]
     found = duels(runs) if found is None else found
     if found:  # the head-to-head, as a second tabular (hours in parentheses: upper bounds)
         header = "Problem & Budget & Pair & Seeds & HV of both & Method & Adds & Hours to level \\\\"

@@ -11,10 +11,12 @@ model and one trained on another definition) says which it is.
 
 Each MODEL is a file saved by morl (``.npz``; e.g. a model once shipped, from git history: ``git
 show 5abb3dd:morl/data/pretrained/MO-Walker2d-v2.npz > old.npz``), a run directory of any agent
-(``~/morl-runs/reproduce-pgmorl-MO-Walker2d-v2-seed0``: PGMORL's archive member nearest each
-preference) or a problem id (its shipped set).
-Every model runs on today's definition of its problem, one deterministic episode per preference
-from the problem's reset (seed 0).
+(``~/morl-runs/reproduce-pgmorl-MO-Walker2d-v2-seed0``: for each preference ω, the archive member
+whose evaluated returns G maximise ω·G, as PGMORL's ``policy_for``) or a problem id (its shipped
+set). Every model runs on today's definition of its problem, one deterministic episode per
+preference from the problem's reset with seed 0. Where resets are noisy (Humanoid), a row is one
+draw: a set's own evaluation seeds env i with seed + i (and PGMORL averages 6 episodes there), so
+its rows need not repeat the front's points.
 
 Usage: python benchmarks/gaits.py MODEL [MODEL ...] [--points 11] [--out RECORD.json]
 """
@@ -45,19 +47,20 @@ class Source:
     policies: Any
     problem: str
     sha256: str
-    trained_on: str | None
+    trained_on: str | None  # None: unknown (a model from before fingerprints, a run without front.json)
 
 
 def load(model: str) -> Source:
-    """A model file, an agent's run directory (any agent: PGMORL's archive picks the member
-    nearest each preference), or the shipped set of a problem id; a clear error for none."""
+    """A model file, an agent's run directory (any agent, through its own ``policy_for``), or the
+    shipped set of a problem id (``morl/`` prefix or not); a clear error for none."""
     path = Path(model)
     if path.is_dir():
         agent = morl.load(path)  # names what is missing or foreign in the directory
-        front = path / "front.json"
-        trained_on = json.loads(front.read_text())["protocol"].get("fingerprint") if front.is_file() else None
+        front = path / "front.json"  # the definition its last evaluation ran on
+        trained_on = json.loads(front.read_text()).get("protocol", {}).get("fingerprint") if front.is_file() else None
         checkpoint = hashlib.sha256((path / "checkpoint.pt").read_bytes()).hexdigest()
         return Source(agent, morl.get_problem(agent.problem_id).name, checkpoint, trained_on)
+    model = model.removeprefix("morl/") if not path.is_file() else model
     if not path.is_file():
         if model not in available():
             raise SystemExit(f"MODEL {model!r}: no such file or run directory and no shipped set of that name; "
@@ -121,7 +124,7 @@ def main() -> None:
         rows = gaits(source, preferences)
         record["models"].append({"model": given, "sha256": source.sha256, "trained_on": source.trained_on,
                                  "rows": rows})  # fmt: skip
-        print(f"\n{given} (trained on {source.trained_on or 'a definition before fingerprints'})")
+        print(f"\n{given} (trained on {source.trained_on or 'an unknown definition (no fingerprint recorded)'})")
         print("  " + " ".join(f"{'w_' + n[:10]:>12s}" for n in names) + " " +
               " ".join(f"{n[:12]:>12s}" for n in names) + f" {'steps':>6s} {'ending':>8s} {'mean vx':>8s}")  # fmt: skip
         for row in rows:

@@ -292,7 +292,8 @@ def finish(job: Job, code: Path, enabled: bool, sharing: Sharing) -> None:
     paths.append(job.carry_dir)
     message = (f"Reproduction finished: {job.name}, HV {record['hypervolume']:.4g} ({record['verdict']}), "
                f"{record['train_wall_clock_s'] / 3600:.1f} h of training\n\nRecord, front and plot; "
-               f"{'pretrained model exported, its gaits recorded; ' if model in paths else ''}"
+               f"{'pretrained model exported; ' if model in paths else ''}"
+               f"{'its gaits recorded; ' if RESULTS / f'gaits-{job.name}.json' in paths else ''}"
                f"{'the reproduction table regenerated; ' if REPO / TABLE_PAGE in paths else ''}the carried "
                "checkpoint removed. Written by benchmarks/long_runs.py; the words on the result are "
                "not written yet.")  # fmt: skip

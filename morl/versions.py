@@ -7,6 +7,7 @@ import functools
 import importlib.metadata
 import os
 import platform
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -155,8 +156,10 @@ def provenance(argv: list[str] | None = None) -> dict[str, Any]:
 
     One helper, so no script can forget a field or spell the command differently: a reader reruns
     a result from its ``command``, which names the script as a path from the repository's root
-    (however it was invoked) followed by its arguments. Called when a run starts, so the commit is
-    the one it ran on even if the checkout moves on during a long run.
+    (from any directory, by any path) followed by its arguments as given, shell-quoted (arguments
+    that are paths stay as the caller wrote them: a record names where its inputs came from).
+    The commit is read once per process (:func:`git_commit` is cached), so a script that calls
+    this after a long run still names the commit it started on.
     """
     args = list(sys.argv if argv is None else argv)
     if args:
@@ -164,4 +167,4 @@ def provenance(argv: list[str] | None = None) -> dict[str, Any]:
         args[0] = script.relative_to(root).as_posix() if script.is_relative_to(root) else Path(args[0]).as_posix()
     produced_by = versions()
     return {"git_commit": produced_by.get("git_commit"), "versions": produced_by,
-            "command": " ".join(["python", *args]), "machine": machine()}  # fmt: skip
+            "command": shlex.join(["python", *args]), "machine": machine()}  # fmt: skip

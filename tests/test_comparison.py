@@ -78,13 +78,14 @@ def test_the_table_says_where_a_front_s_points_are_means_of_several_episodes(tmp
     """PGMORL scores Humanoid's policies by the mean of 6 episodes (the authors' eval_num), Hyper-MORL
     by one per preference: the note under the table names such rows, read from the front's protocol."""
     _record(tmp_path, "hyper-morl", "MO-Swimmer-v2", 0, 2.9e4)
-    assert "except for" not in markdown(load_runs(tmp_path))  # one episode everywhere: nothing to say
+    assert "several episodes" not in markdown(load_runs(tmp_path))  # one episode everywhere: nothing to say
     _record(tmp_path, "pgmorl", "MO-Humanoid-v2", 0, 2.0e7)
     front = tmp_path / "reproduce-pgmorl-MO-Humanoid-v2-seed0-front.json"
     front.write_text(json.dumps({**json.loads(front.read_text()), "protocol": {"episodes": 6}}))
     runs = load_runs(tmp_path)
     assert [r.episodes for r in runs] == [1, 6]
-    assert "except for pgmorl on MO-Humanoid-v2 (the mean of 6 episodes)" in markdown(runs)
+    assert "by several episodes (pgmorl on MO-Humanoid-v2, the mean of 6)." in markdown(runs)
+    assert "pgmorl on MO-Humanoid-v2, the mean of 6" in latex(runs)
 
 
 def test_no_runs_yet() -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from gaits import gaits, load
+from gaits import Source, gaits, load
 
 import morl
 
@@ -26,9 +27,23 @@ def test_gaits_tell_a_fall_from_the_time_limit_and_agree_with_the_set_s_own_retu
         assert np.isfinite(row["mean_x_velocity"])
 
 
+class _FullThrottle:
+    """Every joint at full torque: Hopper topples within a few dozen steps."""
+
+    def predict(self, obs: np.ndarray, deterministic: bool = True) -> np.ndarray:
+        return np.ones(3)
+
+
+def test_gaits_report_a_fall_as_a_fall() -> None:
+    source = Source(SimpleNamespace(policy_for=lambda preference: _FullThrottle()), "MO-Hopper-v2", "", None)
+    [row] = gaits(source, np.array([[0.5, 0.5]]))
+    assert row["fell"] and 0 < row["steps"] < morl.get_problem("MO-Hopper-v2").max_episode_steps
+
+
 def test_gaits_name_a_model_that_is_neither_a_file_nor_a_shipped_set() -> None:
     with pytest.raises(SystemExit, match=r"MODEL 'MO-Nothing-v9': no such file or run directory.*MO-Swimmer-v2"):
         load("MO-Nothing-v9")
+    assert load("morl/MO-Swimmer-v2").problem == "MO-Swimmer-v2"  # gymnasium's id names the shipped set too
 
 
 @pytest.mark.slow

@@ -176,7 +176,8 @@ def test_a_shipped_set_s_gaits_are_recorded_beside_the_run(tmp_path, monkeypatch
     assert path == tmp_path / "benchmarks" / "results" / "gaits-reproduce-MO-Swimmer-v2-seed0.json"
     record = json.loads(path.read_text())
     assert record["problem"] == "MO-Swimmer-v2" and len(record["models"][0]["rows"]) == 11
-    assert record["command"].endswith("MO-Swimmer-v2 --out benchmarks/results/gaits-reproduce-MO-Swimmer-v2-seed0.json")
+    out = "benchmarks/results/gaits-reproduce-MO-Swimmer-v2-seed0.json"
+    assert record["command"] == f"python benchmarks/gaits.py MO-Swimmer-v2 --out {out}"
     failing = dataclasses.replace(job, problem="MO-Nothing-v9")  # gaits.py refuses it: logged, nothing recorded
     assert long_runs._gaits(sys.executable, dict(os.environ), failing) == []
     assert "gaits.py failed" in (tmp_path / "long_runs.log").read_text()

@@ -446,6 +446,21 @@ def test_archive_members_keep_their_own_normaliser() -> None:
 
 
 @pytest.mark.slow
+def test_a_last_shorter_generation_trains_and_enters_the_graph() -> None:
+    """8064 steps leave one iteration after nine whole generations of 2: the authors' loop runs it
+    as a tenth generation of one iteration (the sharpest case), which starts from the selection
+    made at the end of the ninth, records its offspring as graph nodes, and selects nothing after."""
+    agent = PGMORL("MO-Hopper-v2", PGMORLConfig.for_problem("MO-Hopper-v2", **{**TINY, "total_steps": 8064}))
+    run = agent.prepare()
+    assert (agent.plan.generations, agent.plan.last_iter, run.iterations) == (9, 1, 21)
+    assert agent._stage(19) == (9, 1, 2) and agent._stage(20) == (10, 0, 1)
+    agent.learn(progress=False)
+    assert agent.finished and agent.env_steps == run.planned_steps == 21 * 3 * 2 * 64
+    assert len(agent.graph) == 3 * (1 + 1 + 10)  # roots, warm-up end, nine generations and the last
+    assert agent.pending == []  # no selection after the final iteration
+
+
+@pytest.mark.slow
 def test_three_objectives_plan_and_train() -> None:
     cfg = PGMORLConfig.for_problem("MO-Hopper-v3", **{**TINY, "num_tasks": 4, "total_steps": 9000})
     assert cfg.sparsity_weight == 1e6 and PGMORLConfig.for_problem("MO-Hopper-v3").num_tasks == 15
@@ -471,4 +486,4 @@ def test_paper_defaults_and_plan() -> None:
     # Ant, 48M: 200 + 19 x 40 + 16 = 976 iterations per task, the authors' int(48M / (6 x 4 x 2048))
     ant = PGMORL("MO-Ant-v2", PGMORLConfig.for_problem("MO-Ant-v2"))
     assert ant.prepare().iterations == 976 and (ant.plan.generations, ant.plan.last_iter) == (19, 16)
-    assert ant._stage(975) == (20, 15, 16) and ant._stage(959) == (19, 39, 40)
+    assert ant._stage(975) == (20, 15, 16) and ant._stage(960) == (20, 0, 16) and ant._stage(959) == (19, 39, 40)

@@ -46,8 +46,8 @@ def test_provenance_heads_a_result_with_its_commit_versions_command_and_machine(
     assert found["command"] == "python benchmarks/reproduce.py MO-Swimmer-v2 --seed 1"
     assert found["versions"] == versions() and found["git_commit"] == versions().get("git_commit")
     assert found["machine"]["cpu"] == machine()["cpu"]
-    outside = provenance(["/elsewhere/run.py", "--x"])["command"]  # not in the checkout: as given
-    assert outside == "python /elsewhere/run.py --x"
+    outside = provenance(["/elsewhere/run.py", "--x", "a b"])["command"]  # not in the checkout: as given
+    assert outside == "python /elsewhere/run.py --x 'a b'"  # quoted: the command reruns in a shell
 
 
 def test_numpy_blas_core_follows_the_kernels_openblas_picked() -> None:

@@ -127,7 +127,7 @@ class Plan:
     update_iter: int = 0
     generations: int = 0
     steps: int = 0
-    last_iter: int = 0  # 0 in checkpoints of morl <= 0.4.0, which planned whole generations only
+    last_iter: int = 0  # 0 in checkpoints without the field (released 0.4.0 and before): whole generations only
 
 
 @dataclass
