@@ -495,7 +495,9 @@ def status_lines(jobs: list[Job]) -> list[str]:
     """Where each job of a queue stands, for whoever plans the next sessions: finished (its HV and
     hours), in flight (env steps done of its budget, wall-clock so far, and the rate they give),
     or pending (its budget, and the hours it would take at the rate of a finished run of the same
-    agent, problem and budget, where one is); then the env steps left, per agent."""
+    agent, problem and budget, where one is); then the env steps left, per agent, and the hours
+    they add up to where a rate is known (the jobs without one named by count: a planner's lower
+    bound, since training runs only while a session does)."""
     from morl.bench.status import run_progress  # the bench's reader: a row being appended is skipped
     from morl.envs.catalog import get_problem
 
@@ -513,6 +515,7 @@ def status_lines(jobs: list[Job]) -> list[str]:
                 record["training_env_steps"] / max(record["train_wall_clock_s"], 1e-9), rates.get(key, 0.0)
             )
     lines, left = [], dict[str, int]()
+    hours_ahead, unknown = 0.0, 0
     for job in jobs:
         budget = budget_of(job)
         if job.name in records:  # finished
@@ -531,15 +534,27 @@ def status_lines(jobs: list[Job]) -> list[str]:
             # (an iteration's rate leaves out the periodic evaluations and the final one: on top)
             ahead = (f"; ~{max(budget - done, 0) / recent / 3600:.1f} h of training left at the last "
                      f"iterations' {recent:,.0f} env-steps/s") if recent else ""  # fmt: skip
+            if recent:
+                hours_ahead += max(budget - done, 0) / recent / 3600
+            else:
+                unknown += 1
             where = "here" if source == job.run_dir else "carried"
             lines.append(f"in flight  {job.name}: {done:,} of {budget:,} env steps ({where}), "
                          f"{wall / 3600:.2f} h so far{rate}{ahead}")  # fmt: skip
         else:
             rate = rates.get((job.agent, job.problem, budget))
             guess = f" (~{budget / rate / 3600:.1f} h at a finished run's {rate:,.0f} env-steps/s)" if rate else ""
+            if rate:
+                hours_ahead += budget / rate / 3600
+            else:
+                unknown += 1
             lines.append(f"pending    {job.name}: {budget:,} env steps{guess}")
         left[job.agent] = left.get(job.agent, 0) + budget - done
     lines.append("env steps left: " + (", ".join(f"{agent} {steps:,}" for agent, steps in left.items()) or "none"))
+    if left:
+        lines.append(f"training left: ~{hours_ahead:.1f} h for the jobs with a known rate"
+                     + (f", and {unknown} job(s) without one (no finished run of the same agent, problem and budget)"
+                        if unknown else ""))  # fmt: skip
     return lines
 
 

@@ -132,8 +132,8 @@ def test_a_finished_run_regenerates_every_page_and_commits_only_the_unedited(tmp
 
 def test_status_says_where_each_job_stands(tmp_path, monkeypatch) -> None:
     """Finished (its record), in flight (its run directory's last logged step and wall-clock) and
-    pending jobs (with the hours a finished run's rate gives, same agent, problem and budget), and
-    the env steps left per agent."""
+    pending jobs (with the hours a finished run's rate gives, same agent, problem and budget), the
+    env steps left per agent and the hours left where a rate is known."""
     repo = Path(__file__).resolve().parents[1]
     results, inflight, runs = tmp_path / "results", tmp_path / "inflight", tmp_path / "runs"
     results.mkdir()
@@ -160,6 +160,9 @@ def test_status_says_where_each_job_stands(tmp_path, monkeypatch) -> None:
                         "17,112 env-steps/s)")  # fmt: skip
     assert lines[4] == "pending    reproduce-MO-Swimmer-v2-seed3-steps1000000: 1,000,000 env steps"
     assert lines[5] == "env steps left: pgmorl 10,000,000, pd-morl 1,000,000, hyper-morl 13,000,000"
+    # 10 M at 4,000/s and 12 M at 17,112/s: 0.69 + 0.19 h; the two 1 M jobs have no rate to go by
+    assert lines[6] == ("training left: ~0.9 h for the jobs with a known rate, and 2 job(s) without one (no "
+                        "finished run of the same agent, problem and budget)")  # fmt: skip
 
 
 def test_a_shipped_set_s_gaits_are_recorded_beside_the_run(tmp_path, monkeypatch) -> None:
