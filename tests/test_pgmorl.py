@@ -430,26 +430,11 @@ def test_negative_points_never_enter_the_archive(monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.mark.slow
-def test_archive_members_keep_their_own_normaliser() -> None:
-    agent = PGMORL("MO-Hopper-v2", PGMORLConfig.for_problem("MO-Hopper-v2", **TINY)).learn(progress=False)
-    members = agent.pareto_set()
-    assert len(members) == len(agent.archive) >= 1
-    for (weight, policy), record in zip(members, (agent.records[i] for i in agent.archive), strict=True):
-        np.testing.assert_array_equal(policy.obs_mean, record.obs_stats.mean)
-        np.testing.assert_allclose(policy.preference, weight / weight.sum())
-    # the archive is non-dominated, and the population holds graph nodes only
-    returns = agent.archive_returns()
-    assert morl.pareto.non_dominated(returns).all()
-    assert all(agent.records[i].node >= 0 for i in agent.population)
-    generations = agent.plan.generations + bool(agent.plan.last_iter)  # the last may be shorter
-    assert len(agent.graph) == 3 * (1 + 1 + generations)  # roots, warm-up end, each generation
-
-
-@pytest.mark.slow
-def test_a_last_shorter_generation_trains_and_enters_the_graph() -> None:
+def test_archive_members_keep_their_own_normaliser_through_a_last_shorter_generation() -> None:
     """8064 steps leave one iteration after nine whole generations of 2: the authors' loop runs it
     as a tenth generation of one iteration (the sharpest case), which starts from the selection
-    made at the end of the ninth, records its offspring as graph nodes, and selects nothing after."""
+    made at the end of the ninth, records its offspring as graph nodes, and selects nothing after.
+    Every archive member's standalone policy carries its own normaliser."""
     agent = PGMORL("MO-Hopper-v2", PGMORLConfig.for_problem("MO-Hopper-v2", **{**TINY, "total_steps": 8064}))
     run = agent.prepare()
     assert (agent.plan.generations, agent.plan.last_iter, run.iterations) == (9, 1, 21)
@@ -458,6 +443,14 @@ def test_a_last_shorter_generation_trains_and_enters_the_graph() -> None:
     assert agent.finished and agent.env_steps == run.planned_steps == 21 * 3 * 2 * 64
     assert len(agent.graph) == 3 * (1 + 1 + 10)  # roots, warm-up end, nine generations and the last
     assert agent.pending == []  # no selection after the final iteration
+    members = agent.pareto_set()
+    assert len(members) == len(agent.archive) >= 1
+    for (weight, policy), record in zip(members, (agent.records[i] for i in agent.archive), strict=True):
+        np.testing.assert_array_equal(policy.obs_mean, record.obs_stats.mean)
+        np.testing.assert_allclose(policy.preference, weight / weight.sum())
+    # the archive is non-dominated, and the population holds graph nodes only
+    assert morl.pareto.non_dominated(agent.archive_returns()).all()
+    assert all(agent.records[i].node >= 0 for i in agent.population)
 
 
 @pytest.mark.slow
