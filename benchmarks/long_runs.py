@@ -44,6 +44,7 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -75,6 +76,7 @@ class Job:
     steps: int | None = None  # a reduced budget (None: the paper's)
     authors_code: bool = False  # Hyper-MORL with the authors' code's deviations (a comparison run)
     agent: str = "hyper-morl"
+    pin: str | None = None  # the commit this job starts on, over --pin (a queue mixing two codes)
 
     @property
     def extra(self) -> list[str]:
@@ -112,20 +114,25 @@ class Job:
 
 
 def parse_job(text: str) -> Job:
-    """``PROBLEM:SEED[:AGENT][:steps=N][:authors-code]``: Hyper-MORL at the paper budget unless an
-    agent (``pgmorl``, ``pd-morl``, ...) or a reduced budget is named, e.g. ``MO-Ant-v2:0``,
-    ``MO-Swimmer-v2:0:pgmorl``, ``MO-Hopper-v2:0:pd-morl:steps=1000000``."""
+    """``PROBLEM:SEED[:AGENT][:steps=N][:authors-code][:pin=COMMIT]``: Hyper-MORL at the paper
+    budget unless an agent (``pgmorl``, ``pd-morl``, ...) or a reduced budget is named, e.g.
+    ``MO-Ant-v2:0``, ``MO-Swimmer-v2:0:pgmorl``, ``MO-Hopper-v2:0:pd-morl:steps=1000000``; ``pin=``
+    starts this job on that commit instead of ``--pin``'s (a run once started keeps its own)."""
     problem, *rest = text.split(":")
-    usage = (f"job {text!r}: expected PROBLEM:SEED[:AGENT][:steps=N][:authors-code], e.g. MO-Ant-v2:0 or "
-             "MO-Hopper-v2:0:pd-morl:steps=1000000")  # fmt: skip
+    usage = (f"job {text!r}: expected PROBLEM:SEED[:AGENT][:steps=N][:authors-code][:pin=COMMIT], e.g. "
+             "MO-Ant-v2:0 or MO-Hopper-v2:0:pd-morl:steps=1000000 (COMMIT: 7 to 40 hex digits)")  # fmt: skip
     if not problem or not rest:
         raise argparse.ArgumentTypeError(usage)
     try:
         seed = int(rest[0])
-        agent, steps, authors_code = "hyper-morl", None, False
+        agent, steps, authors_code, pin = "hyper-morl", None, False, None
         for token in rest[1:]:
             if token == "authors-code":
                 authors_code = True
+            elif token.startswith("pin="):
+                pin = token.removeprefix("pin=")
+                if not re.fullmatch(r"[0-9a-f]{7,40}", pin):
+                    raise ValueError(token)
             elif token.startswith("steps="):
                 steps = int(token.removeprefix("steps="))
                 if steps <= 0:
@@ -138,7 +145,7 @@ def parse_job(text: str) -> Job:
         raise argparse.ArgumentTypeError(usage) from None
     if authors_code and agent != "hyper-morl":
         raise argparse.ArgumentTypeError(f"job {text!r}: authors-code is a hyper-morl variant, not one of {agent}")
-    return Job(problem, seed, DEFAULT_RUNS, steps, authors_code, agent)
+    return Job(problem, seed, DEFAULT_RUNS, steps, authors_code, agent, pin)
 
 
 def read_queue(path: Path) -> list[Job]:
@@ -189,14 +196,15 @@ def commit(paths: list[Path], message: str, enabled: bool) -> None:
 
 
 def pinned_code(job: Job, pin: str | None) -> tuple[str, Path]:
-    """The commit the run trains on (pinned at its first start) and a clone of it."""
+    """The commit the run trains on (pinned at its first start: the job's own pin, else ``pin``,
+    else HEAD) and a clone of it."""
     pin_file = job.carry_dir / "run.json"
     if pin_file.is_file():
         commit_id = json.loads(pin_file.read_text())["git_commit"]
     else:
         from morl.versions import versions
 
-        commit_id = git("rev-parse", pin or "HEAD")
+        commit_id = git("rev-parse", job.pin or pin or "HEAD")
         job.carry_dir.mkdir(parents=True, exist_ok=True)
         command = " ".join(["python benchmarks/reproduce.py", job.problem, "--seed", str(job.seed), *job.extra])
         header = {"git_commit": commit_id, "versions": {**versions(), "git_commit": commit_id}, "command": command,

@@ -24,6 +24,7 @@ from long_runs import parse_job
     ("MO-Hopper-v2:0:pd-morl:steps=1000000", "reproduce-pd-morl-MO-Hopper-v2-seed0-steps1000000",
      ["--agent", "pd-morl", "--steps", "1000000"]),
     ("MO-Hopper-v2:0:authors-code", "reproduce-authors-code-MO-Hopper-v2-seed0", ["--authors-deviations"]),
+    ("MO-Ant-v2:0:pgmorl:pin=b8cf51a", "reproduce-pgmorl-MO-Ant-v2-seed0", ["--agent", "pgmorl"]),  # same name
 ])  # fmt: skip
 def test_job_specs(spec: str, name: str, extra: list[str]) -> None:
     job = parse_job(spec)
@@ -32,7 +33,7 @@ def test_job_specs(spec: str, name: str, extra: list[str]) -> None:
 
 
 @pytest.mark.parametrize("spec", ["MO-Ant-v2", "MO-Ant-v2:x", "MO-Ant-v2:0:steps=-3", "MO-Ant-v2:0:pgmorl:authors-code",
-                                  "MO-Ant-v2:0:a/b"])  # fmt: skip
+                                  "MO-Ant-v2:0:a/b", "MO-Ant-v2:0:pin=HEAD", "MO-Ant-v2:0:pin=abc"])  # fmt: skip
 def test_bad_job_specs(spec: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError, match=f"job {spec!r}"):
         parse_job(spec)
@@ -184,3 +185,18 @@ def test_a_shipped_set_s_gaits_are_recorded_beside_the_run(tmp_path, monkeypatch
     failing = dataclasses.replace(job, problem="MO-Nothing-v9")  # gaits.py refuses it: logged, nothing recorded
     assert long_runs._gaits(sys.executable, dict(os.environ), failing) == []
     assert "gaits.py failed" in (tmp_path / "long_runs.log").read_text()
+
+
+def test_a_job_s_own_pin_starts_it_on_that_commit(tmp_path, monkeypatch) -> None:
+    """``pin=`` in a job spec wins over the queue's ``--pin`` for a run not started yet; a run
+    already pinned keeps its commit whatever the spec says now."""
+    asked: list[str] = []
+    monkeypatch.setattr(long_runs, "git", lambda *args: asked.append(args[-1]) or "f" * 40)
+    monkeypatch.setattr(long_runs, "INFLIGHT", tmp_path / "inflight")
+    job = dataclasses.replace(parse_job("MO-Ant-v2:0:pgmorl:pin=b8cf51a"), runs=tmp_path / "runs")
+    (job.runs / f"code-{'f' * 12}" / ".git").mkdir(parents=True)  # the clone exists: nothing to clone
+    assert long_runs.pinned_code(job, "436771f") == ("f" * 40, job.runs / f"code-{'f' * 12}")
+    assert asked == ["b8cf51a"]
+    assert json.loads((job.carry_dir / "run.json").read_text())["git_commit"] == "f" * 40
+    long_runs.pinned_code(dataclasses.replace(job, pin="0123456"), "436771f")  # pinned already: no new pin
+    assert asked == ["b8cf51a"]
