@@ -503,9 +503,9 @@ def status_lines(jobs: list[Job]) -> list[str]:
     """Where each job of a queue stands, for whoever plans the next sessions: finished (its HV and
     hours), in flight (env steps done of its budget, wall-clock so far, and the rate they give),
     or pending (its budget, and the hours it would take at the rate of a finished run of the same
-    agent, problem and budget, where one is); then the env steps left, per agent, and the hours
-    they add up to where a rate is known (the jobs without one named by count: a planner's lower
-    bound, since training runs only while a session does)."""
+    agent, problem and budget, where one is); then the env steps left, per agent, and the hours of
+    training they add up to where a rate is known (a lower bound: the jobs without a rate are
+    counted, not estimated)."""
     from morl.bench.status import run_progress  # the bench's reader: a row being appended is skipped
     from morl.envs.catalog import get_problem
 
