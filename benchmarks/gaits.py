@@ -42,7 +42,7 @@ from morl.zoo import DATA, PretrainedParetoSet, available
 @dataclass(frozen=True)
 class Source:
     """A set of policies to replay: anything with ``policy_for(ω)``, its problem, the SHA-256 of
-    the file it came from and the definition it was trained on (None: before fingerprints)."""
+    the file it came from and the definition it was trained on."""
 
     policies: Any
     problem: str
@@ -60,13 +60,13 @@ def load(model: str) -> Source:
         trained_on = json.loads(front.read_text()).get("protocol", {}).get("fingerprint") if front.is_file() else None
         checkpoint = hashlib.sha256((path / "checkpoint.pt").read_bytes()).hexdigest()
         return Source(agent, morl.get_problem(agent.problem_id).name, checkpoint, trained_on)
-    model = model.removeprefix("morl/") if not path.is_file() else model
     if not path.is_file():
-        if model not in available():
+        name = model.removeprefix("morl/")  # gymnasium's id names the shipped set too
+        if name not in available():
             raise SystemExit(f"MODEL {model!r}: no such file or run directory and no shipped set of that name; "
                              f"expected a model file saved by morl (.npz), a run directory or one of "
                              f"{', '.join(available())}")  # fmt: skip
-        path = DATA / f"{model}.npz"
+        path = DATA / f"{name}.npz"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a model of an older definition warns; the record names both
         found = PretrainedParetoSet.load(path)
