@@ -283,6 +283,7 @@ def finish(job: Job, code: Path, enabled: bool, sharing: Sharing) -> None:
         if p.stem.rsplit("seed", 1)[1].isdigit()
     )  # fmt: skip
     model = REPO / "morl" / "data" / "pretrained" / f"{job.problem}.npz"
+    gaits: list[Path] = []
     # a comparison run (another agent, a reduced budget, the authors' code's deviations) is
     # recorded, not shipped: the zoo holds Hyper-MORL sets at the paper budget
     shippable = job.agent == "hyper-morl" and job.steps is None and not job.authors_code
@@ -292,7 +293,8 @@ def finish(job: Job, code: Path, enabled: bool, sharing: Sharing) -> None:
         (job.runs / f"export-{job.name}.log").write_text(done.stdout + done.stderr)
         if done.returncode == 0:
             paths.append(model)
-            paths += _gaits(python, env, job)
+            gaits = _gaits(python, env, job)
+            paths += gaits
         else:
             log(f"{job.name}: export failed (see export-{job.name}.log)")
     paths += _regenerate_table(python, env, enabled)
@@ -301,7 +303,7 @@ def finish(job: Job, code: Path, enabled: bool, sharing: Sharing) -> None:
     message = (f"Reproduction finished: {job.name}, HV {record['hypervolume']:.4g} ({record['verdict']}), "
                f"{record['train_wall_clock_s'] / 3600:.1f} h of training\n\nRecord, front and plot; "
                f"{'pretrained model exported; ' if model in paths else ''}"
-               f"{'its gaits recorded; ' if RESULTS / f'gaits-{job.name}.json' in paths else ''}"
+               f"{'its gaits recorded; ' if gaits else ''}"
                f"{'the reproduction table regenerated; ' if REPO / TABLE_PAGE in paths else ''}the carried "
                "checkpoint removed. Written by benchmarks/long_runs.py; the words on the result are "
                "not written yet.")  # fmt: skip
@@ -540,23 +542,21 @@ def status_lines(jobs: list[Job]) -> list[str]:
             # the whole run's rate counts start-ups and time shared with other work; the last
             # iterations' says what the rest of the training takes if the machine stays as it is now
             # (an iteration's rate leaves out the periodic evaluations and the final one: on top)
-            ahead = (f"; ~{max(budget - done, 0) / recent / 3600:.1f} h of training left at the last "
-                     f"iterations' {recent:,.0f} env-steps/s") if recent else ""  # fmt: skip
-            if recent:
-                hours_ahead += max(budget - done, 0) / recent / 3600
-            else:
-                unknown += 1
+            hours = max(budget - done, 0) / recent / 3600 if recent else None
+            ahead = (f"; ~{hours:.1f} h of training left at the last iterations' {recent:,.0f} env-steps/s"
+                     if hours is not None else "")  # fmt: skip
             where = "here" if source == job.run_dir else "carried"
             lines.append(f"in flight  {job.name}: {done:,} of {budget:,} env steps ({where}), "
                          f"{wall / 3600:.2f} h so far{rate}{ahead}")  # fmt: skip
         else:
-            rate = rates.get((job.agent, job.problem, budget))
-            guess = f" (~{budget / rate / 3600:.1f} h at a finished run's {rate:,.0f} env-steps/s)" if rate else ""
-            if rate:
-                hours_ahead += budget / rate / 3600
-            else:
-                unknown += 1
+            known = rates.get((job.agent, job.problem, budget))
+            hours = budget / known / 3600 if known else None
+            guess = f" (~{hours:.1f} h at a finished run's {known:,.0f} env-steps/s)" if known else ""
             lines.append(f"pending    {job.name}: {budget:,} env steps{guess}")
+        if hours is None:
+            unknown += 1
+        else:
+            hours_ahead += hours
         left[job.agent] = left.get(job.agent, 0) + budget - done
     lines.append("env steps left: " + (", ".join(f"{agent} {steps:,}" for agent, steps in left.items()) or "none"))
     if left:
