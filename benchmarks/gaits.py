@@ -31,9 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 import morl
+from morl.evaluation import run_episode
 from morl.preferences import simplex_grid
 from morl.versions import provenance
 from morl.zoo import DATA, PretrainedParetoSet, available
@@ -74,18 +76,29 @@ def load(model: str) -> Source:
     return Source(found, morl.get_problem(found.problem_id).name, sha256, found.provenance.get("fingerprint"))
 
 
-def episode(env: Any, policy: Any) -> dict[str, Any]:
-    """One deterministic episode: its returns, length, ending and mean forward velocity."""
-    obs, _ = env.reset(seed=0)
-    total, velocities, steps = None, [], 0
-    while True:
-        obs, reward, terminated, truncated, info = env.step(policy.predict(obs, deterministic=True))
-        total = np.asarray(reward, dtype=np.float64) + (0.0 if total is None else total)
-        velocities.append(info["x_velocity"])
-        steps += 1
-        if terminated or truncated:
-            return {"returns": total.tolist(), "steps": steps, "fell": bool(terminated),
-                    "mean_x_velocity": float(np.mean(velocities))}  # fmt: skip
+class _Gait(gym.Wrapper[Any, Any, Any, Any]):
+    """Keeps what a return vector leaves out: every step's forward velocity and whether the
+    episode ended by a termination (the robot fell) rather than the time limit."""
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        self.velocities: list[float] = []
+        self.fell = False
+        return self.env.reset(**kwargs)
+
+    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.velocities.append(float(info["x_velocity"]))
+        self.fell = bool(terminated)
+        return obs, reward, terminated, truncated, info
+
+
+def episode(env: gym.Env[Any, Any], policy: Any) -> dict[str, Any]:
+    """One deterministic episode (the evaluation's own loop, from the reset with seed 0): its
+    returns, length, ending and mean forward velocity."""
+    gait = _Gait(env)
+    total = run_episode(gait, policy, seed=0)
+    return {"returns": total.tolist(), "steps": len(gait.velocities), "fell": gait.fell,
+            "mean_x_velocity": float(np.mean(gait.velocities))}  # fmt: skip
 
 
 def gaits(source: Source, preferences: np.ndarray) -> list[dict[str, Any]]:
