@@ -64,16 +64,22 @@ def summarise_front(points: np.ndarray) -> dict[str, Any]:
     return summary
 
 
+def read_from(repo: Path, relative: str) -> bytes:
+    """One file of a checkout of the authors' repository: a work tree, or a git directory without
+    one (a mirror), read at its HEAD; a FileNotFoundError naming the file and the repository."""
+    if (repo / relative).is_file():
+        return (repo / relative).read_bytes()
+    done = subprocess.run(["git", "-C", str(repo), "show", f"HEAD:{relative}"], capture_output=True)
+    if done.returncode:
+        raise FileNotFoundError(f"{relative} is not in {repo} ({done.stderr.decode(errors='replace').strip()})")
+    return done.stdout
+
+
 def from_repository(repo: Path) -> dict[str, Any]:
     """Every problem's 9 seeds from a checkout (a work tree, or a bare git directory) of the authors'."""
 
     def read(relative: str) -> str:
-        if (repo / relative).is_file():
-            return (repo / relative).read_text()
-        done = subprocess.run(["git", "-C", str(repo), "show", f"HEAD:{relative}"], capture_output=True, text=True)
-        if done.returncode:
-            raise FileNotFoundError(f"{relative} is not in {repo} ({done.stderr.strip()})")
-        return done.stdout
+        return read_from(repo, relative).decode()
 
     commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True)
     problems: dict[str, Any] = {}
