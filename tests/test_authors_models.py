@@ -9,6 +9,7 @@ normaliser pickle (their class names), must replay to the returns of the set's o
 from __future__ import annotations
 
 import io
+import json
 import pickle
 import sys
 import types
@@ -18,8 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from authors_models import AuthorsHypernet, load_normalization, replay_seed
+from authors_fronts import SUMMARY
+from authors_models import RECORD, AuthorsHypernet, load_normalization, replay_seed
 
+from morl.envs.fingerprint import fingerprint
 from morl.evaluation import evaluate_front
 from morl.zoo import PretrainedParetoSet, pretrained
 
@@ -163,3 +166,21 @@ def test_theta_is_cut_in_the_authors_order() -> None:
     del state["hypernet.W"]
     with pytest.raises(ValueError, match=r"policy\.pt: not the authors' Hyper-MORL state dict \(no hypernet\.W\)"):
         AuthorsHypernet(state, "policy.pt")
+
+
+def test_the_committed_record_is_of_todays_definitions_and_the_authors_numbers() -> None:
+    """Each replay in ``benchmarks/results/authors_models.json`` ran on today's definition of its
+    problem (a change of physics makes it stale: rerun the script), its recorded hypervolumes are
+    the authors' own (as ``authors_fronts.json`` has them from the same files) and its ratios are
+    its numbers'."""
+    record = json.loads(RECORD.read_text())
+    fronts = json.loads(SUMMARY.read_text())["problems"]
+    assert record["problems"], "no problem replayed"
+    for problem, entry in record["problems"].items():
+        assert entry["fingerprint"] == fingerprint(problem), f"{problem}: replayed on another definition; rerun"
+        assert entry["seeds"] or entry["skipped"]
+        theirs = {s["seed"]: s["hv"] for s in fronts[problem]["seeds"]}
+        for row in entry["seeds"]:
+            assert row["recorded_hv"] == pytest.approx(theirs[row["seed"]], rel=1e-9)
+            assert row["replayed_over_recorded"] == pytest.approx(row["replayed_hv"] / row["recorded_hv"])
+            assert row["replay_env_steps"] > 0
