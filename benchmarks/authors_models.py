@@ -26,19 +26,28 @@ per seed the recorded and the replayed hypervolume and where each front reaches.
 checkout lacks (MO-Humanoid-v2's models are not in every mirror: they are the largest) is named
 and the seed skipped. Re-running for some problems replaces their entries and keeps the others.
 
+``--physics todays-compiler`` replays them instead on the models as today's MuJoCo compiles the
+robots' XML (MuJoCo 2.0's capsule masses and inertias and its contact-margin rule not put back:
+morl 0.3's physics, the one MO-Gymnasium's problems run on) and records them apart
+(``todays_compiler``): what those two changes of MuJoCo since 2.0 do to the authors' own policies.
+
 Usage:
     python benchmarks/authors_models.py --repo PATH/TO/Hyper-MORL [PROBLEM ...] [--seeds 0 1 ...]
+        [--physics original|todays-compiler]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import pickle
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
+from unittest import mock
 
 import numpy as np
 import torch
@@ -46,8 +55,9 @@ from authors_fronts import parse_objs, read_from, summarise_front
 from numpy._core import multiarray as np_multiarray
 from reproduction import PUBLISHED
 
+from morl.envs import models
 from morl.envs.catalog import get_problem
-from morl.envs.fingerprint import fingerprint
+from morl.envs.fingerprint import _fingerprint, fingerprint
 from morl.evaluation import evaluate_front
 from morl.policy import PreferencePolicy
 from morl.preferences import evaluation_preferences
@@ -149,6 +159,23 @@ class AuthorsHypernet:
         return arrays
 
 
+@contextlib.contextmanager
+def physics(name: str) -> Iterator[None]:
+    """``original``: morl's problems as they are; ``todays-compiler``: every model built in this
+    process without MuJoCo 2.0's masses and margins restored (the replay's envs step in this
+    process: ``workers=1``)."""
+    if name == "original":
+        yield
+        return
+    _fingerprint.cache_clear()  # a definition's name is cached by problem: not across the switch
+    try:
+        with mock.patch.object(models, "restore_inertias", lambda spec: None), \
+                mock.patch.object(models, "restore_margins", lambda spec: None):  # fmt: skip
+            yield
+    finally:
+        _fingerprint.cache_clear()
+
+
 def replay_seed(repo: Path, problem: str, seed: int, workers: int = 1,
                 preferences: np.ndarray | None = None) -> dict[str, Any]:  # fmt: skip
     """One run of the authors' replayed on morl's problem (on the paper's preferences unless
@@ -183,6 +210,8 @@ def main() -> None:
     parser.add_argument("problems", nargs="*", metavar="PROBLEM", help="default: all seven")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(9)), help="the authors' runs (default 0-8)")
     parser.add_argument("--workers", type=int, default=1, help="evaluation processes (default 1)")
+    parser.add_argument("--physics", choices=("original", "todays-compiler"), default="original",
+                        help="morl's problems (default), or their models as today's MuJoCo compiles them")  # fmt: skip
     parser.add_argument("--out", type=Path, default=RECORD)
     args = parser.parse_args()
     if not args.repo.exists():
@@ -193,6 +222,9 @@ def main() -> None:
     bad = [s for s in args.seeds if not 0 <= s <= 8]
     if bad:
         parser.error(f"--seeds {bad}: the authors ran seeds 0-8")
+    if args.physics != "original" and args.workers != 1:
+        parser.error(f"--workers {args.workers}: --physics {args.physics} needs the envs in this process (1)")
+    section = "problems" if args.physics == "original" else "todays_compiler"
     record: dict[str, Any] = {"format": "morl.authors_models", "format_version": 1, "problems": {}}
     if args.out.is_file():  # other problems' entries stay
         record = json.loads(args.out.read_text())
@@ -205,7 +237,8 @@ def main() -> None:
         seeds, skipped = [], []
         for seed in args.seeds:
             try:
-                row = replay_seed(args.repo, problem, seed, args.workers)
+                with physics(args.physics):
+                    row = replay_seed(args.repo, problem, seed, args.workers)
             except FileNotFoundError as error:
                 skipped.append({"seed": seed, "why": str(error).replace(str(args.repo), "PATH/TO/Hyper-MORL")})
                 print(f"{problem} seed {seed}: skipped, {skipped[-1]['why']}")
@@ -214,8 +247,10 @@ def main() -> None:
             print(f"{problem} seed {seed}: HV recorded {row['recorded_hv']:.4g}, replayed {row['replayed_hv']:.4g} "
                   f"({row['replayed_over_recorded']:.3f}); best replayed {row['replayed']['best']}, "
                   f"recorded {row['recorded']['best']}")  # fmt: skip
-        record["problems"][problem] = {**header, "fingerprint": fingerprint(problem), "seeds": seeds,
-                                       "skipped": skipped}  # fmt: skip
+        with physics(args.physics):
+            definition = fingerprint(problem)
+        record.setdefault(section, {})[problem] = {**header, "fingerprint": definition, "seeds": seeds,
+                                                   "skipped": skipped}  # fmt: skip
         atomic_write_text(args.out, json.dumps(record, indent=1) + "\n")
     print(f"wrote {args.out}")
 

@@ -184,3 +184,7 @@ def test_the_committed_record_is_of_todays_definitions_and_the_authors_numbers()
             assert row["recorded_hv"] == pytest.approx(theirs[row["seed"]], rel=1e-9)
             assert row["replayed_over_recorded"] == pytest.approx(row["replayed_hv"] / row["recorded_hv"])
             assert row["replay_env_steps"] > 0
+    for problem, entry in record.get("todays_compiler", {}).items():  # the ablation: another definition
+        assert entry["fingerprint"].startswith(f"{problem}@") and entry["fingerprint"] != fingerprint(problem)
+        theirs = {s["seed"]: s["hv"] for s in fronts[problem]["seeds"]}
+        assert all(row["recorded_hv"] == pytest.approx(theirs[row["seed"]], rel=1e-9) for row in entry["seeds"])
