@@ -28,7 +28,7 @@ and the seed skipped. Re-running for some problems replaces their entries and ke
 
 ``--physics todays-compiler`` replays them instead on the models as today's MuJoCo compiles the
 robots' XML (MuJoCo 2.0's capsule masses and inertias and its contact-margin rule not put back:
-morl 0.3's physics, the one MO-Gymnasium's problems run on) and records them apart
+morl 0.3's physics, what any port of the original XML to today's MuJoCo gets) and records them apart
 (``todays_compiler``): what those two changes of MuJoCo since 2.0 do to the authors' own policies.
 
 Usage:
