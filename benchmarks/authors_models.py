@@ -181,7 +181,12 @@ def replay_seed(repo: Path, problem: str, seed: int, workers: int = 1,
     """One run of the authors' replayed on morl's problem (on the paper's preferences unless
     ``preferences`` are given): the numbers of both fronts."""
     folder = FOLDER.format(problem=problem, seed=seed)
-    state = torch.load(io.BytesIO(read_from(repo, f"{folder}/policy.pt")), map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(io.BytesIO(read_from(repo, f"{folder}/policy.pt")), map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError) as error:  # torch's errors for a file it cannot read
+        raise ValueError(f"{folder}/policy.pt: not a state dict torch reads with weights_only ({error})") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{folder}/policy.pt: holds a {type(state).__name__}; expected the authors' state dict")
     hypernet = AuthorsHypernet(state, f"{folder}/policy.pt")
     mean, var = load_normalization(read_from(repo, f"{folder}/normalization.pkl"), f"{folder}/normalization.pkl")
     recorded_hv, _, recorded = parse_objs(read_from(repo, f"{folder}/objs.txt").decode(), f"{folder}/objs.txt")
@@ -227,7 +232,12 @@ def main() -> None:
     section = "problems" if args.physics == "original" else "todays_compiler"
     record: dict[str, Any] = {"format": "morl.authors_models", "format_version": 1, "problems": {}}
     if args.out.is_file():  # other problems' entries stay
-        record = json.loads(args.out.read_text())
+        try:
+            record = json.loads(args.out.read_text())
+        except json.JSONDecodeError as error:
+            parser.error(f"--out {args.out}: not JSON ({error}); expected a record of this script, or a new path")
+        if record.get("format") != "morl.authors_models":
+            parser.error(f"--out {args.out}: format {record.get('format')!r}; expected 'morl.authors_models'")
     # the command without this machine's path to the authors' clone
     rest = [a for i, a in enumerate(sys.argv[1:]) if a != "--repo" and not a.startswith("--repo=")
             and not (i and sys.argv[i] == "--repo")]  # fmt: skip
@@ -243,6 +253,8 @@ def main() -> None:
                 skipped.append({"seed": seed, "why": str(error).replace(str(args.repo), "PATH/TO/Hyper-MORL")})
                 print(f"{problem} seed {seed}: skipped, {skipped[-1]['why']}")
                 continue
+            except ValueError as error:  # a file there but not the authors' (the problems done are written)
+                raise SystemExit(f"{args.repo}/{error}") from None
             seeds.append(row)
             print(f"{problem} seed {seed}: HV recorded {row['recorded_hv']:.4g}, replayed {row['replayed_hv']:.4g} "
                   f"({row['replayed_over_recorded']:.3f}); best replayed {row['replayed']['best']}, "

@@ -142,6 +142,21 @@ def test_a_pickle_that_would_run_code_is_refused_by_name() -> None:
         load_normalization(pickle.dumps({"norm": {}}), "n.pkl")
 
 
+def test_a_foreign_model_file_is_named(authors_repo: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "pretrained/MO-Swimmer-v2/Hyper-MORL/default/0/final"
+    folder.mkdir(parents=True)
+    for name in ("normalization.pkl", "objs.txt"):
+        (folder / name).write_bytes((authors_repo / folder.relative_to(tmp_path) / name).read_bytes())
+    (folder / "policy.pt").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(ValueError, match=r"final/policy\.pt: not a state dict torch reads with weights_only"):
+        replay_seed(tmp_path, "MO-Swimmer-v2", 0)
+    buffer = io.BytesIO()
+    torch.save([torch.zeros(2)], buffer)
+    (folder / "policy.pt").write_bytes(buffer.getvalue())
+    with pytest.raises(ValueError, match=r"final/policy\.pt: holds a list; expected the authors' state dict"):
+        replay_seed(tmp_path, "MO-Swimmer-v2", 0)
+
+
 def test_theta_is_cut_in_the_authors_order() -> None:
     """W = 0: θ(ω) = b for every ω, so each actor array must be b's slice at its place among the
     critic's; the log-std comes back flat."""
