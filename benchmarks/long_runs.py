@@ -503,7 +503,8 @@ def run(job: Job, args: argparse.Namespace) -> bool:
 
 def status_lines(jobs: list[Job]) -> list[str]:
     """Where each job of a queue stands, for whoever plans the next sessions: finished (its HV and
-    hours), in flight (env steps done of its budget, wall-clock so far, and the rate they give),
+    hours), in flight (env steps done of its budget, the step its carried checkpoint holds: what a
+    lost machine would restart from; wall-clock so far, and the rate they give),
     or pending (its budget, and the hours it would take at the rate of a finished run of the same
     agent, problem and budget, where one is); then the env steps left, per agent, and the hours of
     training they add up to where a rate is known (a lower bound: the jobs without a rate are
@@ -546,6 +547,9 @@ def status_lines(jobs: list[Job]) -> list[str]:
             ahead = (f"; ~{hours:.1f} h of training left at the last iterations' {recent:,.0f} env-steps/s"
                      if hours is not None else "")  # fmt: skip
             where = "here" if source == job.run_dir else "carried"
+            if source == job.run_dir:  # what a lost machine would fall back to
+                carried = run_progress(job.carry_dir)[0] if (job.carry_dir / "metrics.jsonl").is_file() else 0
+                where += f"; carried at {carried:,}" if carried else "; never carried"
             lines.append(f"in flight  {job.name}: {done:,} of {budget:,} env steps ({where}), "
                          f"{wall / 3600:.2f} h so far{rate}{ahead}")  # fmt: skip
         else:

@@ -152,9 +152,12 @@ def test_status_says_where_each_job_stands(tmp_path, monkeypatch) -> None:
     (flying / "sharing.json").write_text('{"wall_s": 400.0, "others_cpu_s": 0.0}\n')
     lines = long_runs.status_lines(jobs)
     assert lines[0].startswith("finished   reproduce-MO-Swimmer-v2-seed0: HV 2.944e+04, 0.19 h")
-    assert lines[1] == ("in flight  reproduce-pgmorl-MO-Swimmer-v2-seed0: 2,000,000 of 12,000,000 env steps (here), "
-                        "0.11 h so far, 5,000 env-steps/s; ~0.7 h of training left at the last iterations' "
-                        "4,000 env-steps/s")  # fmt: skip
+    assert lines[1] == ("in flight  reproduce-pgmorl-MO-Swimmer-v2-seed0: 2,000,000 of 12,000,000 env steps (here; "
+                        "never carried), 0.11 h so far, 5,000 env-steps/s; ~0.7 h of training left at the last "
+                        "iterations' 4,000 env-steps/s")  # fmt: skip
+    (inflight / jobs[1].name).mkdir(parents=True)  # a carry at 1 M: what a lost machine restarts from
+    (inflight / jobs[1].name / "metrics.jsonl").write_text('{"step": 1000000, "train/steps_per_second": 4000.0}\n')
+    assert "(here; carried at 1,000,000), 0.11 h so far" in long_runs.status_lines(jobs)[1]
     assert lines[2] == "pending    reproduce-pd-morl-MO-Hopper-v2-seed1-steps1000000: 1,000,000 env steps"
     # seed 0's rate (11,976,704 steps in 699.9 s) for seed 2 at the same budget; none for another budget
     assert lines[3] == ("pending    reproduce-MO-Swimmer-v2-seed2: 12,000,000 env steps (~0.2 h at a finished run's "
