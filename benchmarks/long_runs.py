@@ -546,10 +546,10 @@ def status_lines(jobs: list[Job]) -> list[str]:
             hours = max(budget - done, 0) / recent / 3600 if recent else None
             ahead = (f"; ~{hours:.1f} h of training left at the last iterations' {recent:,.0f} env-steps/s"
                      if hours is not None else "")  # fmt: skip
-            where = "here" if source == job.run_dir else "carried"
-            if source == job.run_dir:  # what a lost machine would fall back to
-                carried = run_progress(job.carry_dir)[0] if (job.carry_dir / "metrics.jsonl").is_file() else 0
-                where += f"; carried at {carried:,}" if carried else "; never carried"
+            where = "carried"
+            if source == job.run_dir:  # and what a lost machine would fall back to (0: nothing carried)
+                carried = run_progress(job.carry_dir)[0]
+                where = f"here; carried at {carried:,}" if carried else "here; never carried"
             lines.append(f"in flight  {job.name}: {done:,} of {budget:,} env steps ({where}), "
                          f"{wall / 3600:.2f} h so far{rate}{ahead}")  # fmt: skip
         else:
